@@ -1,0 +1,32 @@
+using System.CommandLine;
+using HetConv.Cli.Commands;
+
+namespace HetConv.Cli;
+
+/// <summary>The <c>hetconv</c> command: one sub-command per file in Commands/.</summary>
+public static class HetConvCli
+{
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("HetConv.NET: heterogeneous-kernel convolutions (Singh et al., CVPR 2019) on TorchSharp.");
+        root.Subcommands.Add(LayerCommand.Create());
+        return root;
+    }
+
+    public static int Run(string[] args)
+    {
+        try
+        {
+            // Our own handler reports usage problems in one line; anything else is a bug and keeps its stack trace.
+            return Build().Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (CliUsageException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+    }
+}
+
+/// <summary>A problem with what the user asked for: reported as one line on stderr with exit code 2.</summary>
+public sealed class CliUsageException(string message, Exception? inner = null) : Exception(message, inner);

@@ -1,0 +1,5 @@
+using HetConv.Cli;
+using HetConv.Runtime;
+
+TorchRuntime.Initialize();
+return HetConvCli.Run(args);

@@ -1,0 +1,130 @@
+using CsCheck;
+using HetConv.Layers;
+using HetConv.Layers.Execution;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace HetConv.Tests;
+
+/// <summary>
+/// Every execution strategy of HetConv2d against an independent reference: a float64 dense convolution with the
+/// layer's dense weight, whose channel layout the tests derive from the paper's rule themselves.
+/// </summary>
+public class HetConv2dEquivalenceTests
+{
+    public sealed record Case(int M, int N, int K, int P, int Stride, int Padding, int Batch, int H, int W,
+        HetConvArrangement Arrangement, bool Bias, long Seed)
+    {
+        public override string ToString() =>
+            $"M={M} N={N} K={K} P={P} stride={Stride} padding={Padding} batch={Batch} {H}x{W} {Arrangement} bias={Bias} seed={Seed}";
+    }
+
+    // P in {1, 2, 4, M}; M a multiple of P; N unrelated to M and P; K in {1, 3, 5}; stride 1 or 2; batch from 1.
+    private static readonly Gen<Case> Cases =
+        from partKind in Gen.Int[0, 3]
+        from multiple in Gen.Int[1, 4]
+        from perChannelM in Gen.Int[1, 9]
+        from n in Gen.Int[1, 11]
+        from k in Gen.Int[0, 2].Select(i => 2 * i + 1)
+        from stride in Gen.Int[1, 2]
+        from paddingKind in Gen.Int[0, 4]
+        from batch in Gen.Int[1, 3]
+        from h in Gen.Int[0, 6]
+        from w in Gen.Int[0, 6]
+        from arrangement in Gen.Enum<HetConvArrangement>()
+        from bias in Gen.Bool
+        from seed in Gen.Long
+        let p = partKind switch { 0 => 1, 1 => 2, 2 => 4, _ => perChannelM }
+        let m = partKind == 3 ? perChannelM : p * multiple
+        let padding = paddingKind switch { 0 => 0, 1 => k / 2 + 1, _ => k / 2 }
+        let minSize = Math.Max(1, k - 2 * padding)
+        select new Case(m, n, k, p, stride, padding, batch, minSize + h, minSize + w, arrangement, bias, seed);
+
+    [Fact]
+    public void Every_strategy_matches_the_dense_reference_forward_and_backward()
+    {
+        Cases.Sample(c =>
+        {
+            foreach (var execution in HetConvExecutions.All)
+                CheckAgainstDenseReference(c, execution);
+        }, iter: 150, threads: 1);
+    }
+
+    [Theory]
+    [InlineData(16, 32, 3, 4, 2, HetConvArrangement.Shifted)]
+    [InlineData(12, 8, 5, 3, 1, HetConvArrangement.Shifted)]
+    [InlineData(8, 8, 3, 8, 1, HetConvArrangement.Shifted)]
+    [InlineData(8, 6, 3, 4, 2, HetConvArrangement.Blocked)]
+    [InlineData(6, 10, 1, 2, 1, HetConvArrangement.Shifted)]
+    public void Named_shapes_match_the_dense_reference(int m, int n, int k, int p, int stride, HetConvArrangement arrangement)
+    {
+        foreach (var execution in HetConvExecutions.All)
+            CheckAgainstDenseReference(new Case(m, n, k, p, stride, k / 2, 1, 7, 9, arrangement, true, 42), execution);
+    }
+
+    private static void CheckAgainstDenseReference(Case c, IHetConvExecution execution)
+    {
+        using var scope = NewDisposeScope();
+        torch.random.manual_seed(c.Seed);
+        using var layer = new HetConv2d(c.M, c.N, c.K, c.P, c.Stride, c.Padding, c.Bias, c.Arrangement) { Execution = execution };
+        var x = randn(c.Batch, c.M, c.H, c.W).requires_grad_();
+        var y = layer.call(x);
+        var upstream = randn_like(y);
+        y.backward(new[] { upstream });
+
+        // Reference in float64, on a dense weight that is a leaf of its own.
+        var dense = layer.DenseWeight().detach().to(ScalarType.Float64).requires_grad_();
+        var bias = layer.Bias?.detach().to(ScalarType.Float64).requires_grad_();
+        var x64 = x.detach().to(ScalarType.Float64).requires_grad_();
+        var expected = F.conv2d(x64, dense, bias, new long[] { c.Stride }, new long[] { c.Padding });
+        expected.backward(new[] { upstream.to(ScalarType.Float64) });
+
+        string what = $"{execution.Name}, {c}";
+        TensorAssert.Close(y, expected, what: $"output ({what})");
+        TensorAssert.Close(x.grad!, x64.grad!, what: $"input gradient ({what})");
+
+        // Gather the dense gradient at the kernels that are parameters, in the documented parameter order.
+        var kxkChannels = ReferenceKxkChannels(c);
+        int centre = c.K / 2;
+        var expectedKxkGrad = zeros(c.N, c.M / c.P, c.K, c.K, dtype: ScalarType.Float64);
+        var expectedPointwiseGrad = zeros(c.N, c.M - c.M / c.P, dtype: ScalarType.Float64);
+        for (int n = 0; n < c.N; n++)
+        {
+            int j = 0, k = 0;
+            for (int m = 0; m < c.M; m++)
+            {
+                if (kxkChannels[n].Contains(m)) expectedKxkGrad[n, j++] = dense.grad![n, m];
+                else expectedPointwiseGrad[n, k++] = dense.grad![n, m, centre, centre];
+            }
+        }
+        TensorAssert.Close(layer.KxkWeight.grad!, expectedKxkGrad, what: $"kxk_weight gradient ({what})");
+        if (c.P > 1) // at P = 1 there are no 1x1 kernels and the empty parameter takes no part
+            TensorAssert.Close(layer.PointwiseWeight.grad!, expectedPointwiseGrad, what: $"pointwise_weight gradient ({what})");
+        if (c.Bias) TensorAssert.Close(layer.Bias!.grad!, bias!.grad!, what: $"bias gradient ({what})");
+    }
+
+    /// <summary>The paper's rule, written out independently of HetConvPattern.</summary>
+    internal static HashSet<int>[] ReferenceKxkChannels(Case c) =>
+        ReferenceKxkChannels(c.M, c.N, c.P, c.Arrangement);
+
+    internal static HashSet<int>[] ReferenceKxkChannels(int m, int n, int p, HetConvArrangement arrangement)
+    {
+        var result = new HashSet<int>[n];
+        if (arrangement == HetConvArrangement.Shifted)
+        {
+            for (int f = 0; f < n; f++)
+                result[f] = Enumerable.Range(0, m).Where(ch => ((ch - f) % p + p) % p == 0).ToHashSet();
+            return result;
+        }
+        // Blocked: filters in P contiguous runs, run g as long as residue class g of 0..n-1, reading block g.
+        int filter = 0;
+        for (int g = 0; g < p; g++)
+        {
+            int runLength = Enumerable.Range(0, n).Count(f => f % p == g);
+            for (int i = 0; i < runLength; i++)
+                result[filter++] = Enumerable.Range(g * (m / p), m / p).ToHashSet();
+        }
+        return result;
+    }
+}
