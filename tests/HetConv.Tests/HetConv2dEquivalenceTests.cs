@@ -63,6 +63,26 @@ public class HetConv2dEquivalenceTests
             CheckAgainstDenseReference(new Case(m, n, k, p, stride, k / 2, 1, 7, 9, arrangement, true, 42), execution);
     }
 
+    /// <summary>The hand-written kernel must really run (not delegate) for every part it claims, odd shapes included.</summary>
+    [Theory]
+    [InlineData(32, 40, 3, 1, 1)]
+    [InlineData(32, 40, 3, 2, 2)]
+    [InlineData(32, 40, 3, 4, 1)]
+    [InlineData(32, 24, 5, 8, 2)]
+    [InlineData(32, 13, 3, 16, 1)]
+    [InlineData(32, 48, 3, 32, 2)]
+    [InlineData(64, 20, 1, 4, 1)]
+    [InlineData(8, 3, 3, 8, 1)]
+    public void Fused_kernel_runs_itself_for_its_parts_and_matches_the_reference(int m, int n, int k, int p, int stride)
+    {
+        if (!HetConv.Layers.Execution.Kernels.HetConvNhwcKernel.IsSupportedOnThisMachine) return; // needs AVX2 + FMA
+        using (var layer = new HetConv2d(m, n, k, p, stride))
+        using (var x = randn(1, m, 7, 9))
+            Assert.True(HetConvExecutions.FusedNhwc.Supports(layer, x));
+        foreach (int batch in new[] { 1, 3 })
+            CheckAgainstDenseReference(new Case(m, n, k, p, stride, k / 2, batch, 7, 9 + batch, HetConvArrangement.Shifted, batch == 3, 17), HetConvExecutions.FusedNhwc);
+    }
+
     private static void CheckAgainstDenseReference(Case c, IHetConvExecution execution)
     {
         using var scope = NewDisposeScope();
