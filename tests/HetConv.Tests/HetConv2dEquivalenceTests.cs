@@ -46,7 +46,7 @@ public class HetConv2dEquivalenceTests
     {
         Cases.Sample(c =>
         {
-            foreach (var execution in HetConvExecutions.All)
+            foreach (var execution in HetConvExecutions.All.Append(HetConvExecutions.Auto))
                 CheckAgainstDenseReference(c, execution);
         }, iter: 150, threads: 1);
     }
@@ -71,6 +71,8 @@ public class HetConv2dEquivalenceTests
     [InlineData(32, 24, 5, 8, 2)]
     [InlineData(32, 13, 3, 16, 1)]
     [InlineData(32, 48, 3, 32, 2)]
+    [InlineData(64, 48, 3, 32, 1)]
+    [InlineData(32, 32, 5, 32, 1)]
     [InlineData(64, 20, 1, 4, 1)]
     [InlineData(8, 3, 3, 8, 1)]
     public void Fused_kernel_runs_itself_for_its_parts_and_matches_the_reference(int m, int n, int k, int p, int stride)

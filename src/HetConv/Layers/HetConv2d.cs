@@ -79,6 +79,32 @@ public sealed class HetConv2d : torch.nn.Module<Tensor, Tensor>
     /// <summary>How the forward pass is computed. All strategies compute the same function.</summary>
     public IHetConvExecution Execution { get; set; } = HetConvExecutions.Default;
 
+    /// <summary>
+    /// Weights a strategy derived from the parameters (e.g. packed for a kernel), kept while the layer is in eval
+    /// mode. Anything that can change the parameters through this class, or switching mode, drops it; after
+    /// changing parameters in place by other means in eval mode, call <see cref="InvalidateDerivedWeights"/>.
+    /// </summary>
+    internal IDisposable? DerivedWeights { get; set; }
+
+    public void InvalidateDerivedWeights()
+    {
+        DerivedWeights?.Dispose();
+        DerivedWeights = null;
+    }
+
+    public override void train(bool train = true)
+    {
+        InvalidateDerivedWeights();
+        base.train(train);
+    }
+
+    public override (IList<string> missing_keys, IList<string> unexpected_keyes) load_state_dict(
+        Dictionary<string, Tensor> source, bool strict = true, IList<string>? skip = null)
+    {
+        InvalidateDerivedWeights();
+        return base.load_state_dict(source, strict, skip);
+    }
+
     public override Tensor forward(Tensor input)
     {
         if (input.dim() != 4 || input.shape[1] != InChannels)
@@ -119,6 +145,7 @@ public sealed class HetConv2d : torch.nn.Module<Tensor, Tensor>
         if (!dense.shape.SequenceEqual(expected))
             throw new ArgumentException(
                 $"dense weight must be [{string.Join(", ", expected)}]; got [{string.Join(", ", dense.shape)}].", nameof(dense));
+        InvalidateDerivedWeights();
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var ix = IndicesOn(kxk_weight.device);
@@ -175,6 +202,7 @@ public sealed class HetConv2d : torch.nn.Module<Tensor, Tensor>
                 foreach (var ix in indicesByDevice.Values) ix.Dispose();
                 indicesByDevice.Clear();
             }
+            InvalidateDerivedWeights();
         }
         base.Dispose(disposing);
     }

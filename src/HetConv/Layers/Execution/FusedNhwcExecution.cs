@@ -36,7 +36,8 @@ internal sealed class FusedNhwcExecution : IHetConvExecution
     internal static unsafe Tensor Compute(HetConv2d layer, Tensor input)
     {
         using var scope = NewDisposeScope();
-        using var packed = PackedHetConvWeights.From(layer);
+        // In eval mode the packing is done once; in training the weights change every step.
+        var packed = layer.training ? PackedHetConvWeights.From(layer) : CachedPack(layer);
         var nhwc = input.permute(0, 2, 3, 1).contiguous();
         var g = new ConvGeometry((int)input.shape[0], (int)input.shape[2], (int)input.shape[3], layer.InChannels,
             layer.OutChannels, layer.KernelSize, layer.Stride, layer.Padding, layer.Part);
@@ -45,11 +46,25 @@ internal sealed class FusedNhwcExecution : IHetConvExecution
         {
             HetConvNhwcKernel.Forward((float*)x, (float*)y, (float*)c, (float*)o, (float*)b, g, torch.get_num_threads());
         }
+        if (layer.training) packed.Dispose();
         return output.permute(0, 3, 1, 2).MoveToOuterDisposeScope();
+    }
+
+    private static PackedHetConvWeights CachedPack(HetConv2d layer)
+    {
+        if (layer.DerivedWeights is PackedHetConvWeights cached && cached.PackedFrom(layer)) return cached;
+        layer.InvalidateDerivedWeights();
+        var packed = PackedHetConvWeights.From(layer);
+        layer.DerivedWeights = packed;
+        return packed;
     }
 }
 
-/// <summary>Autograd node for <see cref="FusedNhwcExecution"/>: inputs (x, kxk_weight, pointwise_weight[, bias], layer).</summary>
+/// <summary>
+/// Autograd node for <see cref="FusedNhwcExecution"/>: inputs (x, kxk_weight, pointwise_weight[, bias], layer).
+/// Backward runs on the NHWC kernels where it can (stride 1 and P | N: the input gradient is then a HetConv too);
+/// elsewhere it re-runs the layer with the two-branch strategy inside autograd.
+/// </summary>
 internal sealed class FusedHetConvFunction : torch.autograd.SingleTensorFunction<FusedHetConvFunction>
 {
     public override string Name => nameof(FusedHetConvFunction);
@@ -60,6 +75,7 @@ internal sealed class FusedHetConvFunction : torch.autograd.SingleTensorFunction
         var layer = (HetConv2d)vars[^1];
         ctx.save_for_backward(new List<Tensor> { input });
         ctx.save_data("layer", layer);
+        ctx.save_data("input_needs_grad", input.requires_grad);
         return FusedNhwcExecution.Compute(layer, input);
     }
 
@@ -67,6 +83,70 @@ internal sealed class FusedHetConvFunction : torch.autograd.SingleTensorFunction
     {
         var layer = (HetConv2d)ctx.get_data("layer");
         var input = ctx.get_saved_variables()[0];
+        bool inputNeedsGrad = (bool)ctx.get_data("input_needs_grad");
+        var grads = SupportsKernelBackward(layer)
+            ? KernelBackward(layer, input, gradOutput, inputNeedsGrad)
+            : RecomputedBackward(layer, input, gradOutput);
+        grads.Add(null!);   // no gradient for the layer argument
+        return grads;
+    }
+
+    private static bool SupportsKernelBackward(HetConv2d layer) =>
+        layer.Stride == 1 && layer.OutChannels % layer.Part == 0 && layer.Padding < layer.KernelSize;
+
+    private static unsafe List<Tensor> KernelBackward(HetConv2d layer, Tensor input, Tensor gradOutput, bool inputNeedsGrad)
+    {
+        using var scope = NewDisposeScope();
+        int threads = torch.get_num_threads();
+        var x = input.permute(0, 2, 3, 1).contiguous();
+        var dy = gradOutput.to(ScalarType.Float32).permute(0, 2, 3, 1).contiguous();
+        var forward = new ConvGeometry((int)input.shape[0], (int)input.shape[2], (int)input.shape[3], layer.InChannels,
+            layer.OutChannels, layer.KernelSize, layer.Stride, layer.Padding, layer.Part);
+
+        Tensor? gradInput = null;
+        if (inputNeedsGrad)
+        {
+            // The input gradient of a stride-1 HetConv is a HetConv N -> M with flipped kernels.
+            var transposed = forward with
+            {
+                Height = forward.OutHeight, Width = forward.OutWidth, InChannels = layer.OutChannels,
+                OutChannels = layer.InChannels, Padding = layer.KernelSize - 1 - layer.Padding,
+            };
+            using var packed = PackedHetConvWeights.ForInputGradient(layer);
+            var dx = empty(forward.Batch, forward.Height, forward.Width, forward.InChannels, dtype: ScalarType.Float32);
+            fixed (byte* g = dy.bytes, o = dx.bytes, c = packed.Centre.bytes, w = packed.OffCentre.bytes, b = packed.Bias.bytes)
+                HetConvNhwcKernel.Forward((float*)g, (float*)o, (float*)c, (float*)w, (float*)b, transposed, threads);
+            gradInput = dx.permute(0, 3, 1, 2);
+        }
+
+        int n = layer.OutChannels, m = layer.InChannels, j = layer.Pattern.KxkPerFilter, k = layer.KernelSize;
+        var centre = empty(forward.FilterBlocks, m, 16, dtype: ScalarType.Float32);
+        var offCentre = empty(forward.FilterBlocks, forward.OffCentreTaps, j, 16, dtype: ScalarType.Float32);
+        fixed (byte* px = x.bytes, g = dy.bytes, c = centre.bytes, o = offCentre.bytes)
+            HetConvNhwcWeightGradient.Compute((float*)px, (float*)g, (float*)c, (float*)o, forward, threads);
+
+        // Unpack into the parameters' layouts.
+        var ix = layer.IndicesOn(input.device);
+        long padded = forward.FilterBlocks * 16L;
+        var centreGrad = centre.permute(0, 2, 1).reshape(padded, m)[..n];                                   // [N, M]
+        var offGrad = offCentre.permute(0, 3, 2, 1).reshape(padded, j, forward.OffCentreTaps)[..n];        // [N, J, T]
+        var kxkGrad = zeros(n, j, k * k, dtype: ScalarType.Float32)
+            .index_copy(2, tensor(PackedHetConvWeights.OffCentreTaps(k)), offGrad);
+        kxkGrad[.., .., k * k / 2] = centreGrad.gather(1, ix.KxkChannels);
+        var grads = new List<Tensor>
+        {
+            gradInput!,
+            kxkGrad.reshape(n, j, k, k).to(layer.KxkWeight.dtype),
+            centreGrad.gather(1, ix.PointwiseChannels).to(layer.PointwiseWeight.dtype),
+        };
+        if (layer.Bias is not null) grads.Add(gradOutput.sum(new long[] { 0, 2, 3 }).to(layer.Bias.dtype));
+        foreach (var grad in grads) grad?.MoveToOuterDisposeScope();
+        return grads;
+    }
+
+    private static List<Tensor> RecomputedBackward(HetConv2d layer, Tensor input, Tensor gradOutput)
+    {
+        using var scope = NewDisposeScope();
         using var grad = torch.enable_grad();
         var x = input.detach().requires_grad_(true);
         var parameters = layer.Bias is null
@@ -75,8 +155,8 @@ internal sealed class FusedHetConvFunction : torch.autograd.SingleTensorFunction
         var output = HetConvExecutions.TwoBranch.Forward(layer, x);
         var inputs = new List<Tensor> { x };
         inputs.AddRange(parameters);
-        var grads = torch.autograd.grad(new List<Tensor> { output }, inputs, new List<Tensor> { gradOutput }, allow_unused: true);
-        var result = new List<Tensor>(grads) { null! };   // no gradient for the layer argument
-        return result;
+        var grads = torch.autograd.grad(new List<Tensor> { output }, inputs, new List<Tensor> { gradOutput }, allow_unused: true).ToList();
+        foreach (var g in grads) g?.MoveToOuterDisposeScope();
+        return grads;
     }
 }

@@ -24,13 +24,27 @@ public static class HetConvExecutions
     public static readonly IHetConvExecution MaskedDense = new MaskedDenseExecution();
     public static readonly IHetConvExecution FusedNhwc = new FusedNhwcExecution();
 
-    /// <summary>What a new layer uses.</summary>
-    public static IHetConvExecution Default => TwoBranch;
+    /// <summary>Measures the selectable strategies once per layer and input, then uses the fastest.</summary>
+    public static readonly AutoExecution Auto = new();
 
+    /// <summary>What a new layer uses.</summary>
+    public static IHetConvExecution Default => Auto;
+
+    /// <summary>The strategies that compute on their own (not <see cref="Auto"/>), baselines included.</summary>
     public static IReadOnlyList<IHetConvExecution> All { get; } = new[] { TwoBranch, MaskedDense, FusedNhwc };
 
+    /// <summary>What <see cref="Auto"/> chooses from: every strategy but the masked-dense baseline.</summary>
+    public static IReadOnlyList<IHetConvExecution> Selectable { get; } = new[] { TwoBranch, FusedNhwc };
+
     public static IHetConvExecution Parse(string name) =>
-        All.FirstOrDefault(e => string.Equals(e.Name, name, StringComparison.OrdinalIgnoreCase))
+        All.Append(Auto).FirstOrDefault(e => string.Equals(e.Name, name, StringComparison.OrdinalIgnoreCase))
         ?? throw new ArgumentException(
-            $"Unknown HetConv execution '{name}'; valid: {string.Join(", ", All.Select(e => e.Name))}.", nameof(name));
+            $"Unknown HetConv execution '{name}'; valid: {string.Join(", ", All.Append(Auto).Select(e => e.Name))}.", nameof(name));
+
+    /// <summary>Pins (or, with <see cref="Auto"/>, frees) the strategy of every HetConv2d in a model.</summary>
+    public static void UseExecution(this TorchSharp.torch.nn.Module model, IHetConvExecution execution)
+    {
+        foreach (var (_, module) in model.named_modules())
+            if (module is HetConv2d layer) layer.Execution = execution;
+    }
 }

@@ -116,12 +116,12 @@ internal static unsafe class HetConvNhwcKernel
         {
             var w0 = Avx.LoadVector256(w);
             var w1 = Avx.LoadVector256(w + 8);
-            var x = Vector256.Create(p0[k]); a00 = Fma.MultiplyAdd(w0, x, a00); a01 = Fma.MultiplyAdd(w1, x, a01);
-            x = Vector256.Create(p1[k]); a10 = Fma.MultiplyAdd(w0, x, a10); a11 = Fma.MultiplyAdd(w1, x, a11);
-            x = Vector256.Create(p2[k]); a20 = Fma.MultiplyAdd(w0, x, a20); a21 = Fma.MultiplyAdd(w1, x, a21);
-            x = Vector256.Create(p3[k]); a30 = Fma.MultiplyAdd(w0, x, a30); a31 = Fma.MultiplyAdd(w1, x, a31);
-            x = Vector256.Create(p4[k]); a40 = Fma.MultiplyAdd(w0, x, a40); a41 = Fma.MultiplyAdd(w1, x, a41);
-            x = Vector256.Create(p5[k]); a50 = Fma.MultiplyAdd(w0, x, a50); a51 = Fma.MultiplyAdd(w1, x, a51);
+            var x = Avx.BroadcastScalarToVector256(p0 + k); a00 = Fma.MultiplyAdd(w0, x, a00); a01 = Fma.MultiplyAdd(w1, x, a01);
+            x = Avx.BroadcastScalarToVector256(p1 + k); a10 = Fma.MultiplyAdd(w0, x, a10); a11 = Fma.MultiplyAdd(w1, x, a11);
+            x = Avx.BroadcastScalarToVector256(p2 + k); a20 = Fma.MultiplyAdd(w0, x, a20); a21 = Fma.MultiplyAdd(w1, x, a21);
+            x = Avx.BroadcastScalarToVector256(p3 + k); a30 = Fma.MultiplyAdd(w0, x, a30); a31 = Fma.MultiplyAdd(w1, x, a31);
+            x = Avx.BroadcastScalarToVector256(p4 + k); a40 = Fma.MultiplyAdd(w0, x, a40); a41 = Fma.MultiplyAdd(w1, x, a41);
+            x = Avx.BroadcastScalarToVector256(p5 + k); a50 = Fma.MultiplyAdd(w0, x, a50); a51 = Fma.MultiplyAdd(w1, x, a51);
         }
 
         // Other taps: each lane's filter reads its own KxK channels, (n mod P) + P*j (see ILaneLoad).

@@ -21,8 +21,8 @@ internal unsafe interface ILaneLoad
 internal unsafe struct PartOneLoad : ILaneLoad
 {
     public static bool Shared => true;
-    public static Vector256<float> First(float* p) => Vector256.Create(*p);
-    public static Vector256<float> Second(float* p) => Vector256.Create(*p);
+    public static Vector256<float> First(float* p) => Avx.BroadcastScalarToVector256(p);
+    public static Vector256<float> Second(float* p) => First(p);
 }
 
 internal unsafe struct PartTwoLoad : ILaneLoad

@@ -8,8 +8,11 @@ namespace HetConv.Layers.Execution.Kernels;
 /// </summary>
 internal sealed class PackedHetConvWeights : IDisposable
 {
-    private PackedHetConvWeights(Tensor centre, Tensor offCentre, Tensor bias)
+    private readonly IntPtr sourceStorage;
+
+    private PackedHetConvWeights(Tensor centre, Tensor offCentre, Tensor bias, IntPtr sourceStorage)
     {
+        this.sourceStorage = sourceStorage;
         Centre = centre;
         OffCentre = offCentre;
         Bias = bias;
@@ -24,32 +27,71 @@ internal sealed class PackedHetConvWeights : IDisposable
     /// <summary>[blocks * 16].</summary>
     public Tensor Bias { get; }
 
+    /// <summary>The layer's forward weights.</summary>
     public static PackedHetConvWeights From(HetConv2d layer)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var ix = layer.IndicesOn(layer.KxkWeight.device);
-        int n = layer.OutChannels, m = layer.InChannels, k = layer.KernelSize, j = layer.Pattern.KxkPerFilter;
-        int padded = (n + 15) / 16 * 16, blocks = padded / 16, c = k / 2;
         var kxk = layer.KxkWeight.detach().to(ScalarType.Float32);
+        var bias = layer.Bias?.detach().to(ScalarType.Float32);
+        return Pack(CentreTaps(layer), kxk, bias, StorageOf(layer));
+    }
 
-        var centre = layer.DensePointwiseWeight(ix).to(ScalarType.Float32)
-            .scatter(1, ix.KxkChannels, kxk[.., .., c, c]);                        // [N, M]
-        centre = PadFilters(centre, padded).reshape(blocks, 16, m).permute(0, 2, 1).contiguous();
+    /// <summary>
+    /// The weights of the input gradient of a stride-1 layer, which is itself a shifted HetConv N -> M with part P
+    /// (input channel m gets KxK kernels from the filters n = m mod P + P j) and flipped kernels. Needs P | N.
+    /// </summary>
+    public static PackedHetConvWeights ForInputGradient(HetConv2d layer)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        int n = layer.OutChannels, p = layer.Part, j = layer.Pattern.KxkPerFilter, k = layer.KernelSize;
+        // kxk[n = i*P + r, jm] holds the kernel on channel m = jm*P + r; the transposed layer wants [m, i].
+        var transposed = layer.KxkWeight.detach().to(ScalarType.Float32)
+            .reshape(n / p, p, j, k, k).permute(2, 1, 0, 3, 4).reshape(layer.InChannels, n / p, k, k)
+            .flip(2, 3);
+        return Pack(CentreTaps(layer).t(), transposed, null, IntPtr.Zero);
+    }
 
-        var offTaps = Enumerable.Range(0, k * k).Where(t => t != c * k + c).Select(t => (long)t).ToArray();
+    /// <summary>[N, M]: each filter's weight on each channel at the centre tap.</summary>
+    private static Tensor CentreTaps(HetConv2d layer)
+    {
+        var ix = layer.IndicesOn(layer.KxkWeight.device);
+        int c = layer.KernelSize / 2;
+        return layer.DensePointwiseWeight(ix).detach().to(ScalarType.Float32)
+            .scatter(1, ix.KxkChannels, layer.KxkWeight.detach().to(ScalarType.Float32)[.., .., c, c]);
+    }
+
+    /// <param name="centre">[N, M]</param>
+    /// <param name="kxk">[N, J, K, K]</param>
+    /// <param name="bias">[N] or null</param>
+    private static PackedHetConvWeights Pack(Tensor centre, Tensor kxk, Tensor? bias, IntPtr source)
+    {
+        long n = kxk.shape[0], j = kxk.shape[1], k = kxk.shape[2], m = centre.shape[1];
+        long padded = (n + 15) / 16 * 16, blocks = padded / 16, c = k / 2;
+        var packedCentre = PadFilters(centre, padded).reshape(blocks, 16, m).permute(0, 2, 1).contiguous();
+
+        var offTaps = OffCentreTaps((int)k);
         var offCentre = kxk.reshape(n, j, k * k).index_select(2, tensor(offTaps, device: kxk.device)); // [N, J, T]
         offCentre = PadFilters(offCentre, padded).reshape(blocks, 16, j, offTaps.Length).permute(0, 3, 2, 1).contiguous();
 
-        var bias = layer.Bias is null
+        var packedBias = bias is null
             ? zeros(padded, dtype: ScalarType.Float32, device: kxk.device)
-            : PadFilters(layer.Bias.detach().to(ScalarType.Float32), padded).contiguous();
-
-        return new PackedHetConvWeights(
-            centre.DetachFromDisposeScope(), offCentre.DetachFromDisposeScope(), bias.DetachFromDisposeScope());
+            : PadFilters(bias, padded).contiguous();
+        return new PackedHetConvWeights(packedCentre.DetachFromDisposeScope(), offCentre.DetachFromDisposeScope(),
+            packedBias.DetachFromDisposeScope(), source);
     }
 
-    private static Tensor PadFilters(Tensor perFilter, int padded)
+    /// <summary>Row-major indices of a KxK kernel's taps without the centre: the kernels' tap order.</summary>
+    public static long[] OffCentreTaps(int kernelSize) =>
+        Enumerable.Range(0, kernelSize * kernelSize).Where(t => t != kernelSize * kernelSize / 2).Select(t => (long)t).ToArray();
+
+    /// <summary>False once the layer's weights live elsewhere (moved to another device or dtype, or replaced).</summary>
+    public bool PackedFrom(HetConv2d layer) => StorageOf(layer) == sourceStorage;
+
+    private static IntPtr StorageOf(HetConv2d layer) => layer.KxkWeight.storage<float>().data_ptr();
+
+    internal static Tensor PadFilters(Tensor perFilter, long padded)
     {
         long missing = padded - perFilter.shape[0];
         if (missing == 0) return perFilter;

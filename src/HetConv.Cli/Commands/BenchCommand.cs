@@ -1,0 +1,135 @@
+using System.CommandLine;
+using System.Text.Json;
+using HetConv.Benchmarking;
+using Spectre.Console;
+
+namespace HetConv.Cli.Commands;
+
+/// <summary><c>hetconv bench</c>: HetConv against the standard convolution, measured side by side.</summary>
+public static class BenchCommand
+{
+    public static Command Create()
+    {
+        var layers = new Option<string>("--layers")
+        {
+            Description = "time every HetConv layer shape of a network: vgg16-cifar or resnet56",
+            DefaultValueFactory = _ => "vgg16-cifar",
+        };
+        var parts = new Option<string>("--part", "-p")
+        {
+            Description = "parts P, comma-separated; C = per-channel (P = M)",
+            DefaultValueFactory = _ => "1,2,4,8,16,32,64,C",
+        };
+        var batches = new Option<string>("--batch", "-b") { Description = "batch sizes, comma-separated", DefaultValueFactory = _ => "1,64" };
+        var modes = new Option<string>("--mode") { Description = "inference, training or both", DefaultValueFactory = _ => "inference,training" };
+        var only = new Option<string?>("--only") { Description = "only these layers of --layers, comma-separated (e.g. conv4,conv9)" };
+        var quick = new Option<bool>("--quick") { Description = "a short run: P = 4, batch 64, fewer repetitions" };
+        var repetitions = new Option<int>("--repetitions") { Description = "timed repetitions per variant", DefaultValueFactory = _ => 15 };
+        var json = new Option<bool>("--json") { Description = "print JSON instead of a table" };
+        var device = DeviceOption.Create();
+
+        var command = new Command("bench", "Time HetConv's execution strategies against the standard convolution and the baselines, side by side.")
+        {
+            layers, only, parts, batches, modes, quick, repetitions, json, device,
+        };
+        command.SetAction(result =>
+        {
+            bool isQuick = result.GetValue(quick);
+            var shapes = Parse(() => LayerShape.ForNetwork(result.GetValue(layers)!));
+            if (result.GetValue(only) is { } names)
+            {
+                var wanted = Split(names);
+                var unknown = wanted.Except(shapes.Select(s => s.Name)).ToArray();
+                if (unknown.Length > 0)
+                    throw new CliUsageException($"--only: no layer {string.Join(", ", unknown)}; valid: {string.Join(", ", shapes.Select(s => s.Name))}.");
+                shapes = shapes.Where(s => wanted.Contains(s.Name)).ToArray();
+            }
+            var partList = isQuick ? new[] { "4" } : Split(result.GetValue(parts)!);
+            var batchList = isQuick ? new[] { 64 } : Split(result.GetValue(batches)!).Select(b => ParseInt(b, "--batch")).ToArray();
+            var modeList = Split(result.GetValue(modes)!).Select(ParseMode).ToArray();
+            int reps = isQuick ? 5 : result.GetValue(repetitions);
+            var torchDevice = DeviceOption.Resolve(result.GetValue(device)!);
+
+            var rows = new List<LayerBenchResult>();
+            foreach (var mode in modeList)
+            foreach (int batch in batchList)
+            foreach (var partText in partList)
+            foreach (var shape in shapes)
+            {
+                int part = partText is "C" or "c" ? shape.InChannels : ParseInt(partText, "--part");
+                if (shape.InChannels % part != 0) continue;
+                var row = LayerBenchmark.Run(shape, part, batch, mode, warmup: 2, reps, torchDevice);
+                rows.Add(row);
+                if (!result.GetValue(json)) Console.Error.WriteLine(Describe(row));
+            }
+
+            if (result.GetValue(json)) Console.WriteLine(ToJson(rows));
+            else AnsiConsole.Write(ToTable(rows));
+            return 0;
+        });
+        return command;
+    }
+
+    private static string Describe(LayerBenchResult r) =>
+        $"{r.Mode,-9} batch {r.Batch,3} P={r.Part,-3} {r.Shape.Name,-12} standard {r.StandardMs,8:F3} ms ({r.BestStandard}), " +
+        $"HetConv {r.HetConvMs,8:F3} ms ({r.BestHetConv}): {r.Speedup:F2}x of {r.FlopsRatio:F2}x";
+
+    private static Table ToTable(IReadOnlyList<LayerBenchResult> rows)
+    {
+        var table = new Table().AddColumns("mode", "batch", "P", "layer", "M->N @ size", "standard ms", "HetConv ms",
+            "best strategy", "speedup", "FLOPs ratio", "% of ratio");
+        foreach (var r in rows)
+        {
+            table.AddRow(r.Mode.ToString().ToLowerInvariant(), $"{r.Batch}", $"{r.Part}", r.Shape.Name,
+                $"{r.Shape.InChannels}->{r.Shape.OutChannels} @ {r.Shape.Size}{(r.Shape.Stride > 1 ? "/2" : "")}",
+                $"{r.StandardMs:F3} ({r.BestStandard.Split('/')[1]})", $"{r.HetConvMs:F3}", r.BestHetConv,
+                $"{r.Speedup:F2}x", $"{r.FlopsRatio:F2}x", $"{100 * r.Speedup / r.FlopsRatio:F0}%");
+        }
+        return table;
+    }
+
+    private static string ToJson(IReadOnlyList<LayerBenchResult> rows) => JsonSerializer.Serialize(rows.Select(r => new
+    {
+        layer = r.Shape.Name,
+        in_channels = r.Shape.InChannels,
+        out_channels = r.Shape.OutChannels,
+        size = r.Shape.Size,
+        stride = r.Shape.Stride,
+        part = r.Part,
+        batch = r.Batch,
+        mode = r.Mode.ToString().ToLowerInvariant(),
+        standard_ms = r.StandardMs,
+        hetconv_ms = r.HetConvMs,
+        best_standard = r.BestStandard,
+        best_hetconv = r.BestHetConv,
+        speedup = r.Speedup,
+        flops_ratio = r.FlopsRatio,
+        candidates = r.Timings.ToDictionary(t => t.Key, t => new
+        {
+            kind = r.Kinds[t.Key].ToString().ToLowerInvariant(),
+            median_ms = t.Value.MedianMs,
+            p10_ms = t.Value.P10Ms,
+            p90_ms = t.Value.P90Ms,
+        }),
+    }), new JsonSerializerOptions { WriteIndented = true });
+
+    private static string[] Split(string list) => list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    private static int ParseInt(string text, string option) =>
+        int.TryParse(text, out int value) && value > 0
+            ? value
+            : throw new CliUsageException($"{option}: '{text}' is not a positive whole number.");
+
+    private static BenchMode ParseMode(string text) => text.ToLowerInvariant() switch
+    {
+        "inference" => BenchMode.Inference,
+        "training" => BenchMode.Training,
+        _ => throw new CliUsageException($"--mode: '{text}' is not a mode; valid: inference, training."),
+    };
+
+    private static T Parse<T>(Func<T> parse)
+    {
+        try { return parse(); }
+        catch (ArgumentException e) { throw new CliUsageException(e.Message, e); }
+    }
+}

@@ -1,0 +1,50 @@
+using System.Diagnostics;
+
+namespace HetConv.Benchmarking;
+
+/// <summary>One thing to time: a name and an action that runs it once (synchronously, result ready).</summary>
+public sealed record TimedCandidate(string Name, Action Run);
+
+/// <summary>Median and spread (10th and 90th percentiles) of repeated timings, in milliseconds.</summary>
+public sealed record TimingStats(double MedianMs, double P10Ms, double P90Ms, int Samples)
+{
+    public static TimingStats From(IReadOnlyList<double> samplesMs)
+    {
+        var sorted = samplesMs.Order().ToArray();
+        double At(double q) => sorted[(int)Math.Round(q * (sorted.Length - 1))];
+        return new TimingStats(At(0.5), At(0.1), At(0.9), sorted.Length);
+    }
+}
+
+/// <summary>
+/// Times candidates side by side: every repetition runs each candidate once, in an order that rotates from one
+/// repetition to the next, so drift and noise on a shared machine fall on all of them alike. Ratios of medians
+/// measured this way are what the benchmarks report, never a lone absolute time.
+/// </summary>
+public static class InterleavedTimer
+{
+    public static IReadOnlyDictionary<string, TimingStats> Measure(
+        IReadOnlyList<TimedCandidate> candidates, int warmup, int repetitions)
+    {
+        if (candidates.Count == 0) throw new ArgumentException("nothing to time", nameof(candidates));
+        if (repetitions < 1) throw new ArgumentException($"repetitions = {repetitions} must be >= 1.", nameof(repetitions));
+
+        foreach (var candidate in candidates)
+            for (int i = 0; i < warmup; i++) candidate.Run();
+
+        var samples = candidates.ToDictionary(c => c.Name, _ => new List<double>(repetitions));
+        var watch = new Stopwatch();
+        for (int rep = 0; rep < repetitions; rep++)
+        {
+            for (int k = 0; k < candidates.Count; k++)
+            {
+                var candidate = candidates[(rep + k) % candidates.Count];
+                watch.Restart();
+                candidate.Run();
+                watch.Stop();
+                samples[candidate.Name].Add(watch.Elapsed.TotalMilliseconds);
+            }
+        }
+        return samples.ToDictionary(kv => kv.Key, kv => TimingStats.From(kv.Value));
+    }
+}

@@ -1,0 +1,55 @@
+using System.Collections.Concurrent;
+using HetConv.Benchmarking;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace HetConv.Layers.Execution;
+
+/// <summary>
+/// Picks the fastest strategy per layer configuration and input (shape, layout, dtype, device, with or without
+/// autograd), like cuDNN's benchmark mode: the first call with a new key times every strategy that supports it
+/// side by side on that very input, later calls reuse the choice. Masked dense is never a candidate.
+/// </summary>
+public sealed class AutoExecution : IHetConvExecution
+{
+    private readonly ConcurrentDictionary<string, IHetConvExecution> choices = new();
+
+    public string Name => "auto";
+
+    /// <summary>The strategy chosen for each key so far, for reports.</summary>
+    public IReadOnlyDictionary<string, IHetConvExecution> Choices => choices;
+
+    public Tensor Forward(HetConv2d layer, Tensor input) => Choose(layer, input).Forward(layer, input);
+
+    public IHetConvExecution Choose(HetConv2d layer, Tensor input)
+    {
+        bool training = is_grad_enabled() && (input.requires_grad || layer.parameters().Any(p => p.requires_grad));
+        string key = $"{layer} in=[{string.Join(",", input.shape)}] strides=[{string.Join(",", input.stride())}] " +
+                     $"{input.dtype} {input.device_type} {(training ? "train" : "infer")}";
+        return choices.GetOrAdd(key, _ => Measure(layer, input, training));
+    }
+
+    private static IHetConvExecution Measure(HetConv2d layer, Tensor input, bool training)
+    {
+        var candidates = HetConvExecutions.Selectable.Where(e => e.Supports(layer, input)).ToList();
+        if (candidates.Count == 1) return candidates[0];
+
+        var parameters = layer.parameters().Where(p => p.requires_grad).Cast<Tensor>().ToList();
+        var timed = candidates.Select(e => new TimedCandidate(e.Name, () =>
+        {
+            using var scope = NewDisposeScope();
+            if (!training)
+            {
+                using var noGrad = no_grad();
+                e.Forward(layer, input);
+                return;
+            }
+            // Gradients through autograd.grad, so the layer's .grad fields are left alone.
+            var x = input.detach().requires_grad_(true);
+            var y = e.Forward(layer, x);
+            torch.autograd.grad(new[] { y }, new List<Tensor>(parameters) { x }, new[] { ones_like(y) }, allow_unused: true);
+        })).ToList();
+        var timings = InterleavedTimer.Measure(timed, warmup: 1, repetitions: 3);
+        return candidates.MinBy(e => timings[e.Name].MedianMs)!;
+    }
+}

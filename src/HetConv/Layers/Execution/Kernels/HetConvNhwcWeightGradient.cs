@@ -1,0 +1,197 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace HetConv.Layers.Execution.Kernels;
+
+/// <summary>
+/// HetConv weight gradient on NHWC data, AVX2 + FMA, in the packed layout of <see cref="PackedHetConvWeights"/>:
+/// d centre[block][m][16] = sum over output pixels of dY[pixel, block] * x[centre tap, m], and
+/// d off-centre[block][t][j][16] = sum of dY[pixel, block] * x[tap t, (n mod P) + P j], only the paper's
+/// multiply-adds. A register tile is 6 weight rows by 16 filters; output pixels are split over threads, each
+/// summing into its own buffer.
+/// </summary>
+internal static unsafe class HetConvNhwcWeightGradient
+{
+    private const int TileRows = 6;
+    private const int ChunkPixels = 256;
+
+    /// <param name="input">x, NHWC [B, H, W, M]</param>
+    /// <param name="gradOutput">dY, NHWC [B, Ho, Wo, N]</param>
+    /// <param name="centre">written: [blocks, M, 16]</param>
+    /// <param name="offCentre">written: [blocks, T, M/P, 16]</param>
+    public static void Compute(float* input, float* gradOutput, float* centre, float* offCentre, ConvGeometry g, int threads)
+    {
+        switch (g.Part)
+        {
+            case 1: Run<PartOneLoad>(input, gradOutput, centre, offCentre, g, threads); break;
+            case 2: Run<PartTwoLoad>(input, gradOutput, centre, offCentre, g, threads); break;
+            case 4: Run<PartFourLoad>(input, gradOutput, centre, offCentre, g, threads); break;
+            case 8: Run<PartEightLoad>(input, gradOutput, centre, offCentre, g, threads); break;
+            case var p when p % 16 == 0: Run<PartSixteenMultipleLoad>(input, gradOutput, centre, offCentre, g, threads); break;
+            default: throw new NotSupportedException($"part P = {g.Part}: the NHWC kernel handles P = 1, 2, 4, 8 and multiples of 16.");
+        }
+    }
+
+    private static void Run<TLoad>(float* input, float* gradOutput, float* centre, float* offCentre, ConvGeometry g, int threads)
+        where TLoad : struct, ILaneLoad
+    {
+        int centreSize = g.FilterBlocks * g.InChannels * 16;
+        int offSize = g.FilterBlocks * g.OffCentreTaps * g.KxkPerFilter * 16;
+        long pixels = (long)g.Batch * g.OutHeight * g.OutWidth;
+        int workers = (int)Math.Max(1, Math.Min(threads, (pixels + ChunkPixels - 1) / ChunkPixels));
+        var partials = new float[workers][];
+        var zeros = new float[g.InChannels + 16];
+        var inputPtr = (nint)input;
+        var gradPtr = (nint)gradOutput;
+
+        Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, worker =>
+        {
+            var sums = partials[worker] = new float[centreSize + offSize];
+            long first = pixels * worker / workers, last = pixels * (worker + 1) / workers;
+            var taps = new nint[g.KernelSize * g.KernelSize * ChunkPixels];
+            fixed (float* sum = sums)
+            fixed (float* zero = zeros)
+            fixed (nint* tapPixels = taps)
+            {
+                for (long start = first; start < last; start += ChunkPixels)
+                {
+                    int count = (int)Math.Min(ChunkPixels, last - start);
+                    FindTapPixels((float*)inputPtr, zero, tapPixels, start, count, g);
+                    for (int block = 0; block < g.FilterBlocks; block++)
+                        Chunk<TLoad>((float*)gradPtr, tapPixels, start, count, block, sum, sum + centreSize, g);
+                }
+            }
+        });
+
+        // Sum the workers' buffers into the outputs.
+        var centreSpan = new Span<float>(centre, centreSize);
+        var offSpan = new Span<float>(offCentre, offSize);
+        centreSpan.Clear();
+        offSpan.Clear();
+        foreach (var partial in partials)
+        {
+            for (int i = 0; i < centreSize; i++) centreSpan[i] += partial[i];
+            for (int i = 0; i < offSize; i++) offSpan[i] += partial[centreSize + i];
+        }
+    }
+
+    /// <summary>For each tap and output pixel of the chunk, the input pixel it reads (or a zero pixel).</summary>
+    private static void FindTapPixels(float* input, float* zero, nint* tapPixels, long start, int count, ConvGeometry g)
+    {
+        int k = g.KernelSize;
+        for (int i = 0; i < count; i++)
+        {
+            long pixel = start + i;
+            int ox = (int)(pixel % g.OutWidth);
+            long rest = pixel / g.OutWidth;
+            int oy = (int)(rest % g.OutHeight), b = (int)(rest / g.OutHeight);
+            for (int dy = 0; dy < k; dy++)
+            for (int dx = 0; dx < k; dx++)
+            {
+                int iy = oy * g.Stride + dy - g.Padding, ix = ox * g.Stride + dx - g.Padding;
+                bool inside = iy >= 0 && iy < g.Height && ix >= 0 && ix < g.Width;
+                tapPixels[(dy * k + dx) * ChunkPixels + i] = inside
+                    ? (nint)(input + (((long)b * g.Height + iy) * g.Width + ix) * g.InChannels)
+                    : (nint)zero;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Chunk<TLoad>(float* gradOutput, nint* tapPixels, long start, int count, int block,
+        float* centreSum, float* offSum, ConvGeometry g) where TLoad : struct, ILaneLoad
+    {
+        int m = g.InChannels, j = g.KxkPerFilter, k = g.KernelSize, c = k / 2;
+        float* dy = gradOutput + start * g.OutChannels + block * 16;
+        bool partialBlock = block * 16 + 16 > g.OutChannels;
+        float* lanes = stackalloc float[16 * ChunkPixels];
+        if (partialBlock)
+        {
+            // The last block's missing filters read as zeros.
+            int valid = g.OutChannels - block * 16;
+            for (int i = 0; i < count; i++)
+                for (int l = 0; l < 16; l++)
+                    lanes[i * 16 + l] = l < valid ? dy[(long)i * g.OutChannels + l] : 0;
+            dy = lanes;
+        }
+        long dyStride = partialBlock ? 16 : g.OutChannels;
+
+        // Centre tap: every channel, scalar broadcast.
+        Rows<PartOneLoad>(dy, dyStride, tapPixels + (c * k + c) * ChunkPixels, 0, 1, count, m,
+            centreSum + (long)block * m * 16);
+
+        // Other taps: the lane's own KxK channels, (n mod P) + P j.
+        int laneBase = g.Part >= 16 ? block * 16 % g.Part : 0;
+        int t = 0;
+        for (int tap = 0; tap < k * k; tap++)
+        {
+            if (tap == c * k + c) continue;
+            Rows<TLoad>(dy, dyStride, tapPixels + tap * ChunkPixels, laneBase, g.Part, count, j,
+                offSum + (((long)block * g.OffCentreTaps + t) * j) * 16);
+            t++;
+        }
+    }
+
+    /// <summary>sum[r][16] += sum over the chunk's pixels of dY[pixel][16] * lanes of x[pixel][laneBase + step r], r &lt; rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Rows<TLoad>(float* dy, long dyStride, nint* pixels, int laneBase, int step, int count, int rows, float* sum)
+        where TLoad : struct, ILaneLoad
+    {
+        int r = 0;
+        for (; r + TileRows <= rows; r += TileRows)
+        {
+            Vector256<float> s00 = default, s01 = default, s10 = default, s11 = default, s20 = default, s21 = default;
+            Vector256<float> s30 = default, s31 = default, s40 = default, s41 = default, s50 = default, s51 = default;
+            int offset = laneBase + r * step;
+            for (int i = 0; i < count; i++)
+            {
+                float* d = dy + i * dyStride;
+                var g0 = Avx.LoadVector256(d);
+                var g1 = Avx.LoadVector256(d + 8);
+                float* x = (float*)pixels[i] + offset;
+                if (TLoad.Shared)
+                {
+                    var v = TLoad.First(x); s00 = Fma.MultiplyAdd(g0, v, s00); s01 = Fma.MultiplyAdd(g1, v, s01);
+                    v = TLoad.First(x + step); s10 = Fma.MultiplyAdd(g0, v, s10); s11 = Fma.MultiplyAdd(g1, v, s11);
+                    v = TLoad.First(x + 2 * step); s20 = Fma.MultiplyAdd(g0, v, s20); s21 = Fma.MultiplyAdd(g1, v, s21);
+                    v = TLoad.First(x + 3 * step); s30 = Fma.MultiplyAdd(g0, v, s30); s31 = Fma.MultiplyAdd(g1, v, s31);
+                    v = TLoad.First(x + 4 * step); s40 = Fma.MultiplyAdd(g0, v, s40); s41 = Fma.MultiplyAdd(g1, v, s41);
+                    v = TLoad.First(x + 5 * step); s50 = Fma.MultiplyAdd(g0, v, s50); s51 = Fma.MultiplyAdd(g1, v, s51);
+                }
+                else
+                {
+                    s00 = Fma.MultiplyAdd(g0, TLoad.First(x), s00); s01 = Fma.MultiplyAdd(g1, TLoad.Second(x), s01);
+                    s10 = Fma.MultiplyAdd(g0, TLoad.First(x + step), s10); s11 = Fma.MultiplyAdd(g1, TLoad.Second(x + step), s11);
+                    s20 = Fma.MultiplyAdd(g0, TLoad.First(x + 2 * step), s20); s21 = Fma.MultiplyAdd(g1, TLoad.Second(x + 2 * step), s21);
+                    s30 = Fma.MultiplyAdd(g0, TLoad.First(x + 3 * step), s30); s31 = Fma.MultiplyAdd(g1, TLoad.Second(x + 3 * step), s31);
+                    s40 = Fma.MultiplyAdd(g0, TLoad.First(x + 4 * step), s40); s41 = Fma.MultiplyAdd(g1, TLoad.Second(x + 4 * step), s41);
+                    s50 = Fma.MultiplyAdd(g0, TLoad.First(x + 5 * step), s50); s51 = Fma.MultiplyAdd(g1, TLoad.Second(x + 5 * step), s51);
+                }
+            }
+            float* o = sum + (long)r * 16;
+            AddTo(o, s00, s01); AddTo(o + 16, s10, s11); AddTo(o + 32, s20, s21);
+            AddTo(o + 48, s30, s31); AddTo(o + 64, s40, s41); AddTo(o + 80, s50, s51);
+        }
+        for (; r < rows; r++)
+        {
+            Vector256<float> s0 = default, s1 = default;
+            int offset = laneBase + r * step;
+            for (int i = 0; i < count; i++)
+            {
+                float* d = dy + i * dyStride;
+                float* x = (float*)pixels[i] + offset;
+                s0 = Fma.MultiplyAdd(Avx.LoadVector256(d), TLoad.First(x), s0);
+                s1 = Fma.MultiplyAdd(Avx.LoadVector256(d + 8), TLoad.Shared ? TLoad.First(x) : TLoad.Second(x), s1);
+            }
+            AddTo(sum + (long)r * 16, s0, s1);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddTo(float* o, Vector256<float> first, Vector256<float> second)
+    {
+        Avx.Store(o, Avx.Add(Avx.LoadVector256(o), first));
+        Avx.Store(o + 8, Avx.Add(Avx.LoadVector256(o + 8), second));
+    }
+}
