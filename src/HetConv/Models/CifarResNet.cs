@@ -38,7 +38,9 @@ public sealed class CifarResNet : Module<Tensor, Tensor>
         {
             for (int i = 0; i < blocks; i++)
             {
-                layer.append(new CifarBasicBlock(inPlanes, planes, i == 0 ? stride : 1, options));
+                int blockStride = i == 0 ? stride : 1;
+                var shortcut = blockStride != 1 || inPlanes != planes ? new ZeroPadShortcut(inPlanes, planes, blockStride) : null;
+                layer.append(new BasicBlock(inPlanes, planes, blockStride, options, shortcut));
                 inPlanes = planes;
             }
         }

@@ -5,26 +5,28 @@ using static TorchSharp.torch.nn;
 namespace HetConv.Models;
 
 /// <summary>
-/// The CIFAR ResNet's basic block: conv-BN-ReLU-conv-BN (then SE when enabled), plus an option-A shortcut,
-/// then ReLU. Both 3x3 convolutions are of the options' kind.
+/// ResNet's basic block: conv-BN-ReLU-conv-BN (then SE when enabled), plus the shortcut, then ReLU. Both 3x3
+/// convolutions are of the options' kind; the shortcut (option A for CIFAR, 1x1 conv + BN for ImageNet) is the
+/// caller's, null for the identity.
 /// </summary>
-public sealed class CifarBasicBlock : Module<Tensor, Tensor>
+public sealed class BasicBlock : Module<Tensor, Tensor>
 {
     private readonly Module<Tensor, Tensor> conv1;
     private readonly Module<Tensor, Tensor> bn1;
     private readonly Module<Tensor, Tensor> conv2;
     private readonly Module<Tensor, Tensor> bn2;
     private readonly Module<Tensor, Tensor>? se;
-    private readonly Module<Tensor, Tensor>? shortcut;
+    private readonly Module<Tensor, Tensor>? downsample;
 
-    public CifarBasicBlock(int inPlanes, int planes, int stride, ConvOptions options) : base(nameof(CifarBasicBlock))
+    public BasicBlock(int inPlanes, int planes, int stride, ConvOptions options, Module<Tensor, Tensor>? downsample)
+        : base(nameof(BasicBlock))
     {
         conv1 = options.Conv(inPlanes, planes, 3, stride);
         bn1 = BatchNorm2d(planes);
         conv2 = options.Conv(planes, planes, 3);
         bn2 = BatchNorm2d(planes);
         se = options.SqueezeExcitationOn(planes);
-        shortcut = stride != 1 || inPlanes != planes ? new ZeroPadShortcut(inPlanes, planes, stride) : null;
+        this.downsample = downsample;
         RegisterComponents();
     }
 
@@ -34,7 +36,7 @@ public sealed class CifarBasicBlock : Module<Tensor, Tensor>
         var x = bn1.call(conv1.call(input)).relu_();
         x = bn2.call(conv2.call(x));
         if (se is not null) x = se.call(x);
-        var identity = shortcut is null ? input : shortcut.call(input);
+        var identity = downsample is null ? input : downsample.call(input);
         return x.add_(identity).relu_().MoveToOuterDisposeScope();
     }
 
@@ -47,7 +49,7 @@ public sealed class CifarBasicBlock : Module<Tensor, Tensor>
             conv2.Dispose();
             bn2.Dispose();
             se?.Dispose();
-            shortcut?.Dispose();
+            downsample?.Dispose();
         }
         base.Dispose(disposing);
     }
