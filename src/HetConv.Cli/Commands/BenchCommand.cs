@@ -5,36 +5,67 @@ using Spectre.Console;
 
 namespace HetConv.Cli.Commands;
 
-/// <summary><c>hetconv bench</c>: HetConv against the standard convolution, measured side by side.</summary>
+/// <summary><c>hetconv bench</c>: HetConv against the standard convolution, measured side by side in one process.</summary>
 public static class BenchCommand
 {
     public static Command Create()
     {
+        var model = new Option<string?>("--model", "-m") { Description = "time a whole zoo model (e.g. vgg16-cifar, resnet56) instead of layer shapes" };
         var layers = new Option<string>("--layers")
         {
             Description = "time every HetConv layer shape of a network: vgg16-cifar or resnet56",
             DefaultValueFactory = _ => "vgg16-cifar",
         };
-        var parts = new Option<string>("--part", "-p")
-        {
-            Description = "parts P, comma-separated; C = per-channel (P = M)",
-            DefaultValueFactory = _ => "1,2,4,8,16,32,64,C",
-        };
-        var batches = new Option<string>("--batch", "-b") { Description = "batch sizes, comma-separated", DefaultValueFactory = _ => "1,64" };
-        var modes = new Option<string>("--mode") { Description = "inference, training or both", DefaultValueFactory = _ => "inference,training" };
         var only = new Option<string?>("--only") { Description = "only these layers of --layers, comma-separated (e.g. conv4,conv9)" };
-        var quick = new Option<bool>("--quick") { Description = "a short run: P = 4, batch 64, fewer repetitions" };
+        var parts = new Option<string?>("--part", "-p")
+        {
+            Description = "parts P, comma-separated; C = per-channel (P = M). Default: 1,2,4,8,16,32,64,C for layers, 4 for a model",
+        };
+        var batches = new Option<string>("--batch", "-b") { Description = "batch sizes, comma-separated (training skips batch 1)", DefaultValueFactory = _ => "1,64" };
+        var modes = new Option<string>("--mode") { Description = "inference, training or both", DefaultValueFactory = _ => "inference,training" };
+        var quick = new Option<bool>("--quick") { Description = "a short run: P = 4, batch 64, 5 repetitions" };
         var repetitions = new Option<int>("--repetitions") { Description = "timed repetitions per variant", DefaultValueFactory = _ => 15 };
         var json = new Option<bool>("--json") { Description = "print JSON instead of a table" };
         var device = DeviceOption.Create();
 
-        var command = new Command("bench", "Time HetConv's execution strategies against the standard convolution and the baselines, side by side.")
+        var command = new Command("bench",
+            "Time HetConv (every execution strategy) against the standard convolution and the baselines, side by side, " +
+            "for a network's layer shapes or a whole zoo model.")
         {
-            layers, only, parts, batches, modes, quick, repetitions, json, device,
+            model, layers, only, parts, batches, modes, quick, repetitions, json, device,
         };
         command.SetAction(result =>
         {
             bool isQuick = result.GetValue(quick);
+            string? modelName = result.GetValue(model);
+            var partList = isQuick ? new[] { "4" } : Split(result.GetValue(parts) ?? (modelName is null ? "1,2,4,8,16,32,64,C" : "4"));
+            var batchList = isQuick ? new[] { 64 } : Split(result.GetValue(batches)!).Select(b => ParseInt(b, "--batch")).ToArray();
+            var modeList = Split(result.GetValue(modes)!).Select(ParseMode).ToArray();
+            int reps = isQuick ? 5 : result.GetValue(repetitions);
+            if (reps < 1) throw new CliUsageException($"--repetitions {reps} must be >= 1.");
+            var torchDevice = DeviceOption.Resolve(result.GetValue(device)!);
+            bool asJson = result.GetValue(json);
+
+            if (modelName is not null)
+            {
+                ModelOptions.Entry(modelName);
+                var rows = new List<ModelBenchResult>();
+                foreach (var mode in modeList)
+                foreach (int batch in batchList.Where(b => mode == BenchMode.Inference || b > 1))
+                foreach (var partText in partList)
+                {
+                    var options = ModelOptions.Resolve(modelName, null, partText, null, false);
+                    var row = ModelBenchmark.Run(modelName, options, batch, mode, warmup: 2, reps, torchDevice);
+                    rows.Add(row);
+                    if (!asJson) Console.Error.WriteLine(
+                        $"{row.Mode,-9} batch {row.Batch,3} {row.Model}_{row.Options}: standard {row.StandardMs:F2} ms ({row.BestStandard}), " +
+                        $"HetConv {row.HetConvMs:F2} ms ({row.BestHetConv}): {row.Speedup:F2}x of {row.FlopsRatio:F2}x");
+                }
+                if (asJson) Console.WriteLine(ModelJson(rows));
+                else AnsiConsole.Write(ModelTable(rows));
+                return 0;
+            }
+
             var shapes = Parse(() => LayerShape.ForNetwork(result.GetValue(layers)!));
             if (result.GetValue(only) is { } names)
             {
@@ -44,13 +75,7 @@ public static class BenchCommand
                     throw new CliUsageException($"--only: no layer {string.Join(", ", unknown)}; valid: {string.Join(", ", shapes.Select(s => s.Name))}.");
                 shapes = shapes.Where(s => wanted.Contains(s.Name)).ToArray();
             }
-            var partList = isQuick ? new[] { "4" } : Split(result.GetValue(parts)!);
-            var batchList = isQuick ? new[] { 64 } : Split(result.GetValue(batches)!).Select(b => ParseInt(b, "--batch")).ToArray();
-            var modeList = Split(result.GetValue(modes)!).Select(ParseMode).ToArray();
-            int reps = isQuick ? 5 : result.GetValue(repetitions);
-            var torchDevice = DeviceOption.Resolve(result.GetValue(device)!);
-
-            var rows = new List<LayerBenchResult>();
+            var layerRows = new List<LayerBenchResult>();
             foreach (var mode in modeList)
             foreach (int batch in batchList)
             foreach (var partText in partList)
@@ -59,36 +84,68 @@ public static class BenchCommand
                 int part = partText is "C" or "c" ? shape.InChannels : ParseInt(partText, "--part");
                 if (shape.InChannels % part != 0) continue;
                 var row = LayerBenchmark.Run(shape, part, batch, mode, warmup: 2, reps, torchDevice);
-                rows.Add(row);
-                if (!result.GetValue(json)) Console.Error.WriteLine(Describe(row));
+                layerRows.Add(row);
+                if (!asJson) Console.Error.WriteLine(
+                    $"{row.Mode,-9} batch {row.Batch,3} P={row.Part,-3} {row.Shape.Name,-12} standard {row.StandardMs,8:F3} ms ({row.BestStandard}), " +
+                    $"HetConv {row.HetConvMs,8:F3} ms ({row.BestHetConv}): {row.Speedup:F2}x of {row.FlopsRatio:F2}x");
             }
-
-            if (result.GetValue(json)) Console.WriteLine(ToJson(rows));
-            else AnsiConsole.Write(ToTable(rows));
+            if (asJson) Console.WriteLine(LayerJson(layerRows));
+            else AnsiConsole.Write(LayerTable(layerRows));
             return 0;
         });
         return command;
     }
 
-    private static string Describe(LayerBenchResult r) =>
-        $"{r.Mode,-9} batch {r.Batch,3} P={r.Part,-3} {r.Shape.Name,-12} standard {r.StandardMs,8:F3} ms ({r.BestStandard}), " +
-        $"HetConv {r.HetConvMs,8:F3} ms ({r.BestHetConv}): {r.Speedup:F2}x of {r.FlopsRatio:F2}x";
+    private static Table ModelTable(IReadOnlyList<ModelBenchResult> rows)
+    {
+        var table = new Table().AddColumns("mode", "batch", "model", "standard ms (best config)", "HetConv ms (best config)",
+            "speedup", "FLOPs ratio", "% of ratio");
+        foreach (var r in rows)
+            table.AddRow(r.Mode.ToString().ToLowerInvariant(), $"{r.Batch}", $"{r.Model}_{r.Options}",
+                $"{r.StandardMs:F2} ({r.BestStandard})", $"{r.HetConvMs:F2} ({r.BestHetConv})",
+                $"{r.Speedup:F2}x", $"{r.FlopsRatio:F2}x", $"{100 * r.Speedup / r.FlopsRatio:F0}%");
+        return table;
+    }
 
-    private static Table ToTable(IReadOnlyList<LayerBenchResult> rows)
+    private static Table LayerTable(IReadOnlyList<LayerBenchResult> rows)
     {
         var table = new Table().AddColumns("mode", "batch", "P", "layer", "M->N @ size", "standard ms", "HetConv ms",
             "best strategy", "speedup", "FLOPs ratio", "% of ratio");
         foreach (var r in rows)
-        {
             table.AddRow(r.Mode.ToString().ToLowerInvariant(), $"{r.Batch}", $"{r.Part}", r.Shape.Name,
                 $"{r.Shape.InChannels}->{r.Shape.OutChannels} @ {r.Shape.Size}{(r.Shape.Stride > 1 ? "/2" : "")}",
-                $"{r.StandardMs:F3} ({r.BestStandard.Split('/')[1]})", $"{r.HetConvMs:F3}", r.BestHetConv,
+                $"{r.StandardMs:F3} ({r.BestStandard})", $"{r.HetConvMs:F3}", r.BestHetConv,
                 $"{r.Speedup:F2}x", $"{r.FlopsRatio:F2}x", $"{100 * r.Speedup / r.FlopsRatio:F0}%");
-        }
         return table;
     }
 
-    private static string ToJson(IReadOnlyList<LayerBenchResult> rows) => JsonSerializer.Serialize(rows.Select(r => new
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    private static object Candidates(IReadOnlyDictionary<string, TimingStats> timings, IReadOnlyDictionary<string, CandidateKind> kinds) =>
+        timings.ToDictionary(t => t.Key, t => new
+        {
+            kind = kinds[t.Key].ToString().ToLowerInvariant(),
+            median_ms = t.Value.MedianMs,
+            p10_ms = t.Value.P10Ms,
+            p90_ms = t.Value.P90Ms,
+        });
+
+    private static string ModelJson(IReadOnlyList<ModelBenchResult> rows) => JsonSerializer.Serialize(rows.Select(r => new
+    {
+        model = r.Model,
+        part = r.Options.ToString(),
+        batch = r.Batch,
+        mode = r.Mode.ToString().ToLowerInvariant(),
+        standard_ms = r.StandardMs,
+        hetconv_ms = r.HetConvMs,
+        speedup = r.Speedup,
+        flops_ratio = r.FlopsRatio,
+        best_standard = r.BestStandard,
+        best_hetconv = r.BestHetConv,
+        candidates = Candidates(r.Timings, r.Kinds),
+    }), Indented);
+
+    private static string LayerJson(IReadOnlyList<LayerBenchResult> rows) => JsonSerializer.Serialize(rows.Select(r => new
     {
         layer = r.Shape.Name,
         in_channels = r.Shape.InChannels,
@@ -100,18 +157,12 @@ public static class BenchCommand
         mode = r.Mode.ToString().ToLowerInvariant(),
         standard_ms = r.StandardMs,
         hetconv_ms = r.HetConvMs,
-        best_standard = r.BestStandard,
-        best_hetconv = r.BestHetConv,
         speedup = r.Speedup,
         flops_ratio = r.FlopsRatio,
-        candidates = r.Timings.ToDictionary(t => t.Key, t => new
-        {
-            kind = r.Kinds[t.Key].ToString().ToLowerInvariant(),
-            median_ms = t.Value.MedianMs,
-            p10_ms = t.Value.P10Ms,
-            p90_ms = t.Value.P90Ms,
-        }),
-    }), new JsonSerializerOptions { WriteIndented = true });
+        best_standard = r.BestStandard,
+        best_hetconv = r.BestHetConv,
+        candidates = Candidates(r.Timings, r.Kinds),
+    }), Indented);
 
     private static string[] Split(string list) => list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 

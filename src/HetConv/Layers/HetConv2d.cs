@@ -21,7 +21,7 @@ public sealed class HetConv2d : torch.nn.Module<Tensor, Tensor>
 {
     private readonly Parameter kxk_weight;
     private readonly Parameter pointwise_weight;
-    private readonly Parameter? bias;
+    private Parameter? bias;   // not readonly: folding a BatchNorm in adds one
 
     // Keyed by (type, index): TorchSharp's Device has reference equality and a new one per tensor.device call.
     private readonly Dictionary<(DeviceType, int), HetConvIndexTensors> indicesByDevice = new();
@@ -155,6 +155,30 @@ public sealed class HetConv2d : torch.nn.Module<Tensor, Tensor>
             .gather(1, ix.KxkChannels.unsqueeze(-1).expand(n, Pattern.KxkPerFilter, taps))
             .reshape(kxk_weight.shape));
         pointwise_weight.copy_(source[.., .., KernelSize / 2, KernelSize / 2].gather(1, ix.PointwiseChannels));
+    }
+
+    /// <summary>
+    /// Scales each filter n by <paramref name="scale"/>[n] and adds <paramref name="shift"/>[n] to its output, e.g. to
+    /// fold an inference-mode BatchNorm that follows the layer into it. Adds a bias if the layer has none.
+    /// </summary>
+    public void FoldAffine(Tensor scale, Tensor shift)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var s = scale.to(kxk_weight.dtype, kxk_weight.device);
+        var t = shift.to(kxk_weight.dtype, kxk_weight.device);
+        kxk_weight.mul_(s.reshape(-1, 1, 1, 1));
+        pointwise_weight.mul_(s.reshape(-1, 1));
+        if (bias is null)
+        {
+            bias = new Parameter(t.clone().DetachFromDisposeScope());
+            ConditionallyRegisterParameter(nameof(bias), bias);
+        }
+        else
+        {
+            bias.mul_(s).add_(t);
+        }
+        InvalidateDerivedWeights();
     }
 
     /// <summary>[N, M]: the 1x1 kernels scattered to their input channels, zero on each filter's KxK channels.</summary>
