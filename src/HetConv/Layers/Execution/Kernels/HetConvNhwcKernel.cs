@@ -8,7 +8,8 @@ namespace HetConv.Layers.Execution.Kernels;
 /// HetConv forward pass in one sweep over NHWC data, AVX2 + FMA, counting only the paper's multiply-adds:
 /// per output pixel and filter, M for the centre tap (every 1x1 kernel and the KxK kernels' centres, one dense
 /// 1x1 product) plus (K^2 - 1) M/P for the KxK kernels' other taps. A register tile is 6 output pixels of one row
-/// by 16 filters (12 accumulators); rows are spread over threads.
+/// by 16 filters (12 accumulators), the pixels consecutive in (image, row, column) order; chunks of pixels times
+/// blocks of filters are spread over threads.
 /// </summary>
 /// <remarks>
 /// Packed weights (see <see cref="PackedHetConvWeights"/>): centre [blocks][M][16], off-centre [blocks][taps][M/P][16],
@@ -17,6 +18,7 @@ namespace HetConv.Layers.Execution.Kernels;
 internal static unsafe class HetConvNhwcKernel
 {
     private const int TilePixels = 6;
+    private const int ChunkPixels = 48;
 
     public static bool IsSupportedOnThisMachine => Avx2.IsSupported && Fma.IsSupported;
 
@@ -47,21 +49,26 @@ internal static unsafe class HetConvNhwcKernel
             for (int dx = 0; dx < g.KernelSize; dx++)
                 if (dy != c || dx != c) taps[t++] = (dy, dx);
 
-        int rows = g.Batch * g.OutHeight;
+        // Work items: chunks of output pixels (taken across rows and images, so small maps still fill the tile)
+        // times filter blocks, so that even a single small image keeps every thread busy.
+        long pixels = (long)g.Batch * g.OutHeight * g.OutWidth;
+        int chunks = (int)((pixels + ChunkPixels - 1) / ChunkPixels);
+        int items = chunks * g.FilterBlocks;
         var args = new Args(input, output, centre, offCentre, bias, g);
         fixed (float* zero = zeros)
         {
             var zeroPtr = (nint)zero;
-            if (threads <= 1 || rows == 1)
+            int workers = Math.Max(1, Math.Min(threads, items));
+            if (workers == 1)
             {
-                for (int row = 0; row < rows; row++) Row<TLoad>(args, row, (float*)zeroPtr, taps);
+                for (int item = 0; item < items; item++) Item<TLoad>(args, item, pixels, (float*)zeroPtr, taps);
             }
             else
             {
-                Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, worker =>
+                Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, worker =>
                 {
-                    int first = (int)((long)rows * worker / threads), last = (int)((long)rows * (worker + 1) / threads);
-                    for (int row = first; row < last; row++) Row<TLoad>(args, row, (float*)zeroPtr, taps);
+                    int first = (int)((long)items * worker / workers), last = (int)((long)items * (worker + 1) / workers);
+                    for (int item = first; item < last; item++) Item<TLoad>(args, item, pixels, (float*)zeroPtr, taps);
                 });
             }
         }
@@ -73,31 +80,44 @@ internal static unsafe class HetConvNhwcKernel
         public readonly ConvGeometry G = g;
     }
 
-    private static void Row<TLoad>(in Args a, int row, float* zero, (int dy, int dx)[] taps) where TLoad : struct, ILaneLoad
+    private static void Item<TLoad>(in Args a, int item, long pixels, float* zero, (int dy, int dx)[] taps) where TLoad : struct, ILaneLoad
     {
-        var g = a.G;
-        int b = row / g.OutHeight, oy = row % g.OutHeight;
-        for (int block = 0; block < g.FilterBlocks; block++)
-            for (int ox = 0; ox < g.OutWidth; ox += TilePixels)
-                Tile<TLoad>(a, b, oy, ox, block, zero, taps);
+        // Block-major within a chunk: consecutive items share a block's weights.
+        int block = item % a.G.FilterBlocks;
+        long start = (long)(item / a.G.FilterBlocks) * ChunkPixels, end = Math.Min(pixels, start + ChunkPixels);
+        for (long pixel = start; pixel < end; pixel += TilePixels)
+            Tile<TLoad>(a, pixel, (int)Math.Min(TilePixels, end - pixel), block, zero, taps);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float* Pixel(in Args a, int b, int oy, int ox, int dy, int dx, bool inTile, float* zero)
+    private static float* Pixel(in Args a, int* origin, int slot, int dy, int dx, float* zero)
     {
         var g = a.G;
-        int iy = oy * g.Stride + dy - g.Padding, ix = ox * g.Stride + dx - g.Padding;
-        if (!inTile || iy < 0 || iy >= g.Height || ix < 0 || ix >= g.Width) return zero;
+        int b = origin[3 * slot];
+        if (b < 0) return zero;
+        int iy = origin[3 * slot + 1] + dy, ix = origin[3 * slot + 2] + dx;
+        if (iy < 0 || iy >= g.Height || ix < 0 || ix >= g.Width) return zero;
         return a.Input + (((long)b * g.Height + iy) * g.Width + ix) * g.InChannels;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile<TLoad>(in Args a, int b, int oy, int ox, int block, float* zero, (int dy, int dx)[] taps)
+    private static void Tile<TLoad>(in Args a, long pixel, int count, int block, float* zero, (int dy, int dx)[] taps)
         where TLoad : struct, ILaneLoad
     {
         var g = a.G;
-        int count = Math.Min(TilePixels, g.OutWidth - ox);
         int m = g.InChannels, j = g.KxkPerFilter, part = g.Part, c = g.KernelSize / 2;
+
+        // Each slot's image and top-left input position (image -1: past the chunk's end, reads zeros).
+        int* origin = stackalloc int[3 * TilePixels];
+        for (int slot = 0; slot < TilePixels; slot++)
+        {
+            long p = pixel + slot;
+            int ox = (int)(p % g.OutWidth);
+            long rest = p / g.OutWidth;
+            origin[3 * slot] = slot < count ? (int)(rest / g.OutHeight) : -1;
+            origin[3 * slot + 1] = (int)(rest % g.OutHeight) * g.Stride - g.Padding;
+            origin[3 * slot + 2] = ox * g.Stride - g.Padding;
+        }
 
         var bias0 = Avx.LoadVector256(a.Bias + block * 16);
         var bias1 = Avx.LoadVector256(a.Bias + block * 16 + 8);
@@ -105,12 +125,12 @@ internal static unsafe class HetConvNhwcKernel
         Vector256<float> a30 = bias0, a31 = bias1, a40 = bias0, a41 = bias1, a50 = bias0, a51 = bias1;
 
         // Centre tap: a dense 1x1 product over all M channels (scalar broadcast per pixel).
-        float* p0 = Pixel(a, b, oy, ox + 0, c, c, 0 < count, zero);
-        float* p1 = Pixel(a, b, oy, ox + 1, c, c, 1 < count, zero);
-        float* p2 = Pixel(a, b, oy, ox + 2, c, c, 2 < count, zero);
-        float* p3 = Pixel(a, b, oy, ox + 3, c, c, 3 < count, zero);
-        float* p4 = Pixel(a, b, oy, ox + 4, c, c, 4 < count, zero);
-        float* p5 = Pixel(a, b, oy, ox + 5, c, c, 5 < count, zero);
+        float* p0 = Pixel(a, origin, 0, c, c, zero);
+        float* p1 = Pixel(a, origin, 1, c, c, zero);
+        float* p2 = Pixel(a, origin, 2, c, c, zero);
+        float* p3 = Pixel(a, origin, 3, c, c, zero);
+        float* p4 = Pixel(a, origin, 4, c, c, zero);
+        float* p5 = Pixel(a, origin, 5, c, c, zero);
         float* w = a.Centre + (long)block * m * 16;
         for (int k = 0; k < m; k++, w += 16)
         {
@@ -129,12 +149,12 @@ internal static unsafe class HetConvNhwcKernel
         w = a.OffCentre + (long)block * taps.Length * j * 16;
         foreach (var (dy, dx) in taps)
         {
-            p0 = Pixel(a, b, oy, ox + 0, dy, dx, 0 < count, zero) + laneBase;
-            p1 = Pixel(a, b, oy, ox + 1, dy, dx, 1 < count, zero) + laneBase;
-            p2 = Pixel(a, b, oy, ox + 2, dy, dx, 2 < count, zero) + laneBase;
-            p3 = Pixel(a, b, oy, ox + 3, dy, dx, 3 < count, zero) + laneBase;
-            p4 = Pixel(a, b, oy, ox + 4, dy, dx, 4 < count, zero) + laneBase;
-            p5 = Pixel(a, b, oy, ox + 5, dy, dx, 5 < count, zero) + laneBase;
+            p0 = Pixel(a, origin, 0, dy, dx, zero) + laneBase;
+            p1 = Pixel(a, origin, 1, dy, dx, zero) + laneBase;
+            p2 = Pixel(a, origin, 2, dy, dx, zero) + laneBase;
+            p3 = Pixel(a, origin, 3, dy, dx, zero) + laneBase;
+            p4 = Pixel(a, origin, 4, dy, dx, zero) + laneBase;
+            p5 = Pixel(a, origin, 5, dy, dx, zero) + laneBase;
             for (int k = 0; k < j; k++, w += 16, p0 += part, p1 += part, p2 += part, p3 += part, p4 += part, p5 += part)
             {
                 var w0 = Avx.LoadVector256(w);
@@ -160,7 +180,7 @@ internal static unsafe class HetConvNhwcKernel
             }
         }
 
-        float* y = a.Output + (((long)b * g.OutHeight + oy) * g.OutWidth + ox) * g.OutChannels + block * 16;
+        float* y = a.Output + pixel * g.OutChannels + block * 16;
         int n = g.OutChannels, valid = Math.Min(16, n - block * 16);
         Store(y + 0L * n, a00, a01, valid); if (count > 1) Store(y + 1L * n, a10, a11, valid);
         if (count > 2) Store(y + 2L * n, a20, a21, valid); if (count > 3) Store(y + 3L * n, a30, a31, valid);
