@@ -97,6 +97,7 @@ public class HetConvConverterTests
         torch.random.manual_seed(34);
         using var model = torchvision.models.vgg16_bn(num_classes: 10);
         long[] input = { 3, 32, 32 };
+        using var original = ((Conv2d)model.named_modules().Single(m => m.name == "features.3").module).weight.detach().clone();
         var before = Layers(model, input, FlopConvention.Paper);
         var report = HetConvConverter.Convert(model, new ConversionOptions { Part = 4, InitializeFromDense = true });
         var after = Layers(model, input, FlopConvention.Paper);
@@ -104,12 +105,34 @@ public class HetConvConverterTests
             Assert.Equal(before[r.Name].Flops / 3, after[r.Name].Flops, 3);
         Assert.Equal(before["features.0"].Flops, after["features.0"].Flops);
 
-        // Dense initialisation keeps the KxK kernels the pattern keeps and the centre tap elsewhere.
+        // Dense initialisation: filter n keeps the whole 3x3 kernel on channels m with (m - n) mod 4 == 0 and the
+        // centre tap on the others.
         var het = (HetConv2d)model.named_modules().Single(m => m.name == "features.3").module;
         using var dense = het.DenseWeight();
-        Assert.Equal(0f, dense[0, 1, 0, 0].item<float>());
-        Assert.NotEqual(0f, dense[0, 0, 0, 0].item<float>());
-        Assert.NotEqual(0f, dense[0, 1, 1, 1].item<float>());
+        var w = original.data<float>().ToArray();
+        var d = dense.data<float>().ToArray();
+        for (int n = 0; n < 64; n++)
+        for (int m = 0; m < 64; m++)
+        for (int tap = 0; tap < 9; tap++)
+        {
+            int at = (n * 64 + m) * 9 + tap;
+            bool kept = (m - n) % 4 == 0 || tap == 4;
+            Assert.Equal(kept ? w[at] : 0f, d[at]);
+        }
+    }
+
+    [Theory]
+    [InlineData("resnet34", 32)]
+    [InlineData("resnet50", 16)]
+    public void Deeper_torchvision_resnets_convert_every_3x3_but_the_stem(string name, int expected)
+    {
+        using var model = name == "resnet34" ? torchvision.models.resnet34(num_classes: 10) : torchvision.models.resnet50(num_classes: 10);
+        var report = HetConvConverter.Convert(model, new ConversionOptions { Part = 4 });
+        Assert.Equal(expected, report.Replaced.Count);
+        Assert.All(report.Replaced, r => Assert.Contains("kernel_size=3x3", r.Before));
+        model.eval();
+        using var y = model.call(randn(1, 3, 64, 64));
+        Assert.Equal(new long[] { 1, 10 }, y.shape);
     }
 
     [Fact]
