@@ -25,7 +25,6 @@ public static class FlopsCommand
             Description = "paper: the HetConv paper's FLOPs (conv Do^2 N (M K^2/g + 1), HetConv times 1/P + (1-1/P)/K^2, totals truncated); macs: fvcore's multiply-accumulates",
             DefaultValueFactory = _ => "paper",
         };
-        convention.AcceptOnlyFromAmong("paper", "macs");
         var json = new Option<bool>("--json") { Description = "print JSON instead of a table" };
         var command = new Command("flops", "Count a zoo model's FLOPs and parameters, per layer and in total.")
         {
@@ -37,7 +36,12 @@ public static class FlopsCommand
             var entry = ModelOptions.Entry(name);
             var options = ModelOptions.Resolve(entry.Name, result.GetValue(conv), result.GetValue(part), result.GetValue(groups), result.GetValue(se));
             long[] shape = result.GetValue(input) is { } text ? ParseInput(text) : entry.DefaultInput;
-            var flopConvention = result.GetValue(convention) == "macs" ? FlopConvention.Macs : FlopConvention.Paper;
+            var flopConvention = result.GetValue(convention) switch
+            {
+                "paper" => FlopConvention.Paper,
+                "macs" => FlopConvention.Macs,
+                var other => throw new CliUsageException($"--convention '{other}' is unknown; use paper or macs."),
+            };
             using var network = ModelOptions.Build(entry.Name, options, result.GetValue(classes), (int)shape[0]);
             var profile = ProfileOrExplain(network, shape, flopConvention);
             if (result.GetValue(json))

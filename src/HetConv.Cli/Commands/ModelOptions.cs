@@ -29,7 +29,7 @@ public static class ModelOptions
         }
         catch (ArgumentException e)
         {
-            throw new CliUsageException(e.Message, e);
+            throw new CliUsageException(Message(e), e);
         }
     }
 
@@ -41,7 +41,7 @@ public static class ModelOptions
         }
         catch (ArgumentException e)
         {
-            throw new CliUsageException(e.Message, e);
+            throw new CliUsageException(Message(e), e);
         }
     }
 
@@ -56,7 +56,11 @@ public static class ModelOptions
         }
         catch (ArgumentException e)
         {
-            throw new CliUsageException($"{name} cannot be built with {options}: {e.Message}", e);
+            throw new CliUsageException($"{name} cannot be built with {options}: {Message(e)}", e);
         }
     }
+
+    /// <summary>The exception's message without the " (Parameter 'x')" that names a C# parameter the user never saw.</summary>
+    private static string Message(ArgumentException e) =>
+        e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "");
 }
