@@ -100,24 +100,65 @@ internal static unsafe class HetConvNhwcKernel
         return a.Input + (((long)b * g.Height + iy) * g.Width + ix) * g.InChannels;
     }
 
+    /// <summary>The input pixels the six slots read at tap (dy, dx).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SlotPixels(in Args a, int* origin, int dy, int dx, float* zero, bool interior, float* rowBase,
+        long pixelStep, out float* p0, out float* p1, out float* p2, out float* p3, out float* p4, out float* p5)
+    {
+        if (interior)
+        {
+            int iy = origin[1] + dy;
+            if ((uint)iy < (uint)a.G.Height)
+            {
+                p0 = rowBase + ((long)iy * a.G.Width + dx) * a.G.InChannels;
+                p1 = p0 + pixelStep; p2 = p1 + pixelStep; p3 = p2 + pixelStep; p4 = p3 + pixelStep; p5 = p4 + pixelStep;
+            }
+            else
+            {
+                p0 = p1 = p2 = p3 = p4 = p5 = zero;
+            }
+            return;
+        }
+        p0 = Pixel(a, origin, 0, dy, dx, zero);
+        p1 = Pixel(a, origin, 1, dy, dx, zero);
+        p2 = Pixel(a, origin, 2, dy, dx, zero);
+        p3 = Pixel(a, origin, 3, dy, dx, zero);
+        p4 = Pixel(a, origin, 4, dy, dx, zero);
+        p5 = Pixel(a, origin, 5, dy, dx, zero);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile<TLoad>(in Args a, long pixel, int count, int block, float* zero, (int dy, int dx)[] taps)
         where TLoad : struct, ILaneLoad
     {
         var g = a.G;
         int m = g.InChannels, j = g.KxkPerFilter, part = g.Part, c = g.KernelSize / 2;
-
-        // Each slot's image and top-left input position (image -1: past the chunk's end, reads zeros).
         int* origin = stackalloc int[3 * TilePixels];
+        float* edge = stackalloc float[16 * TilePixels];   // a partial tile's results, before the valid part is copied
+
+        // Each slot's image and top-left input position (image -1: past the chunk's end, reads zeros). One division
+        // for the tile, then stepping: 64-bit divisions per slot cost more than a small layer's multiply-adds.
+        int ox = (int)(pixel % g.OutWidth), rest = (int)(pixel / g.OutWidth);
+        int oy = rest % g.OutHeight, image = rest / g.OutHeight;
         for (int slot = 0; slot < TilePixels; slot++)
         {
-            long p = pixel + slot;
-            int ox = (int)(p % g.OutWidth);
-            long rest = p / g.OutWidth;
-            origin[3 * slot] = slot < count ? (int)(rest / g.OutHeight) : -1;
-            origin[3 * slot + 1] = (int)(rest % g.OutHeight) * g.Stride - g.Padding;
+            origin[3 * slot] = slot < count ? image : -1;
+            origin[3 * slot + 1] = oy * g.Stride - g.Padding;
             origin[3 * slot + 2] = ox * g.Stride - g.Padding;
+            if (++ox == g.OutWidth)
+            {
+                ox = 0;
+                if (++oy == g.OutHeight) { oy = 0; image++; }
+            }
         }
+
+        // Fast path: all six slots in one output row with every tap inside the image's width, so a tap's six input
+        // pixels are equally spaced and only its row needs a bounds check.
+        int width = (TilePixels - 1) * g.Stride;
+        bool interior = origin[3 * (TilePixels - 1)] == origin[0] && origin[3 * (TilePixels - 1) + 1] == origin[1]
+            && origin[2] >= 0 && origin[2] + width + g.KernelSize - 1 < g.Width;
+        long pixelStep = (long)g.Stride * m;
+        float* rowBase = a.Input + ((long)origin[0] * g.Height * g.Width + origin[2]) * m;
 
         var bias0 = Avx.LoadVector256(a.Bias + block * 16);
         var bias1 = Avx.LoadVector256(a.Bias + block * 16 + 8);
@@ -125,12 +166,8 @@ internal static unsafe class HetConvNhwcKernel
         Vector256<float> a30 = bias0, a31 = bias1, a40 = bias0, a41 = bias1, a50 = bias0, a51 = bias1;
 
         // Centre tap: a dense 1x1 product over all M channels (scalar broadcast per pixel).
-        float* p0 = Pixel(a, origin, 0, c, c, zero);
-        float* p1 = Pixel(a, origin, 1, c, c, zero);
-        float* p2 = Pixel(a, origin, 2, c, c, zero);
-        float* p3 = Pixel(a, origin, 3, c, c, zero);
-        float* p4 = Pixel(a, origin, 4, c, c, zero);
-        float* p5 = Pixel(a, origin, 5, c, c, zero);
+        SlotPixels(a, origin, c, c, zero, interior, rowBase, pixelStep, out float* p0, out float* p1, out float* p2,
+            out float* p3, out float* p4, out float* p5);
         float* w = a.Centre + (long)block * m * 16;
         for (int k = 0; k < m; k++, w += 16)
         {
@@ -149,12 +186,8 @@ internal static unsafe class HetConvNhwcKernel
         w = a.OffCentre + (long)block * taps.Length * j * 16;
         foreach (var (dy, dx) in taps)
         {
-            p0 = Pixel(a, origin, 0, dy, dx, zero) + laneBase;
-            p1 = Pixel(a, origin, 1, dy, dx, zero) + laneBase;
-            p2 = Pixel(a, origin, 2, dy, dx, zero) + laneBase;
-            p3 = Pixel(a, origin, 3, dy, dx, zero) + laneBase;
-            p4 = Pixel(a, origin, 4, dy, dx, zero) + laneBase;
-            p5 = Pixel(a, origin, 5, dy, dx, zero) + laneBase;
+            SlotPixels(a, origin, dy, dx, zero, interior, rowBase, pixelStep, out p0, out p1, out p2, out p3, out p4, out p5);
+            p0 += laneBase; p1 += laneBase; p2 += laneBase; p3 += laneBase; p4 += laneBase; p5 += laneBase;
             for (int k = 0; k < j; k++, w += 16, p0 += part, p1 += part, p2 += part, p3 += part, p4 += part, p5 += part)
             {
                 var w0 = Avx.LoadVector256(w);
@@ -180,25 +213,27 @@ internal static unsafe class HetConvNhwcKernel
             }
         }
 
+        // Stores stay in this method: a call here would make the JIT keep the accumulators on the stack too.
         float* y = a.Output + pixel * g.OutChannels + block * 16;
         int n = g.OutChannels, valid = Math.Min(16, n - block * 16);
-        Store(y + 0L * n, a00, a01, valid); if (count > 1) Store(y + 1L * n, a10, a11, valid);
-        if (count > 2) Store(y + 2L * n, a20, a21, valid); if (count > 3) Store(y + 3L * n, a30, a31, valid);
-        if (count > 4) Store(y + 4L * n, a40, a41, valid); if (count > 5) Store(y + 5L * n, a50, a51, valid);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(float* y, Vector256<float> first, Vector256<float> second, int valid)
-    {
-        if (valid == 16)
+        if (count == TilePixels && valid == 16)
         {
-            Avx.Store(y, first);
-            Avx.Store(y + 8, second);
+            Avx.Store(y, a00); Avx.Store(y + 8, a01);
+            Avx.Store(y + n, a10); Avx.Store(y + n + 8, a11);
+            Avx.Store(y + 2 * n, a20); Avx.Store(y + 2 * n + 8, a21);
+            Avx.Store(y + 3 * n, a30); Avx.Store(y + 3 * n + 8, a31);
+            Avx.Store(y + 4 * n, a40); Avx.Store(y + 4 * n + 8, a41);
+            Avx.Store(y + 5 * n, a50); Avx.Store(y + 5 * n + 8, a51);
             return;
         }
-        float* lanes = stackalloc float[16];
-        Avx.Store(lanes, first);
-        Avx.Store(lanes + 8, second);
-        for (int i = 0; i < valid; i++) y[i] = lanes[i];
+        Avx.Store(edge, a00); Avx.Store(edge + 8, a01);
+        Avx.Store(edge + 16, a10); Avx.Store(edge + 24, a11);
+        Avx.Store(edge + 32, a20); Avx.Store(edge + 40, a21);
+        Avx.Store(edge + 48, a30); Avx.Store(edge + 56, a31);
+        Avx.Store(edge + 64, a40); Avx.Store(edge + 72, a41);
+        Avx.Store(edge + 80, a50); Avx.Store(edge + 88, a51);
+        for (int slot = 0; slot < count; slot++)
+            for (int l = 0; l < valid; l++)
+                y[(long)slot * n + l] = edge[slot * 16 + l];
     }
 }

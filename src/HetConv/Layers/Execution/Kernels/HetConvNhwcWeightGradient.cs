@@ -80,12 +80,10 @@ internal static unsafe class HetConvNhwcWeightGradient
     private static void FindTapPixels(float* input, float* zero, nint* tapPixels, long start, int count, ConvGeometry g)
     {
         int k = g.KernelSize;
+        int ox = (int)(start % g.OutWidth), rest = (int)(start / g.OutWidth);
+        int oy = rest % g.OutHeight, b = rest / g.OutHeight;
         for (int i = 0; i < count; i++)
         {
-            long pixel = start + i;
-            int ox = (int)(pixel % g.OutWidth);
-            long rest = pixel / g.OutWidth;
-            int oy = (int)(rest % g.OutHeight), b = (int)(rest / g.OutHeight);
             for (int dy = 0; dy < k; dy++)
             for (int dx = 0; dx < k; dx++)
             {
@@ -94,6 +92,11 @@ internal static unsafe class HetConvNhwcWeightGradient
                 tapPixels[(dy * k + dx) * ChunkPixels + i] = inside
                     ? (nint)(input + (((long)b * g.Height + iy) * g.Width + ix) * g.InChannels)
                     : (nint)zero;
+            }
+            if (++ox == g.OutWidth)
+            {
+                ox = 0;
+                if (++oy == g.OutHeight) { oy = 0; b++; }
             }
         }
     }
