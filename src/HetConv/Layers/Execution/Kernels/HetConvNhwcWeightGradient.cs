@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -40,40 +41,60 @@ internal static unsafe class HetConvNhwcWeightGradient
         int offSize = g.FilterBlocks * g.OffCentreTaps * g.KxkPerFilter * 16;
         long pixels = (long)g.Batch * g.OutHeight * g.OutWidth;
         int workers = (int)Math.Max(1, Math.Min(threads, (pixels + ChunkPixels - 1) / ChunkPixels));
-        var partials = new float[workers][];
-        var zeros = new float[g.InChannels + 16];
-        var inputPtr = (nint)input;
-        var gradPtr = (nint)gradOutput;
+        new Span<float>(centre, centreSize).Clear();
+        new Span<float>(offCentre, offSize).Clear();
 
-        Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, worker =>
+        // Worker 0 sums straight into the outputs, the others into pooled buffers added at the end.
+        var partials = new float[workers - 1][];
+        for (int w = 1; w < workers; w++)
         {
-            var sums = partials[worker] = new float[centreSize + offSize];
-            long first = pixels * worker / workers, last = pixels * (worker + 1) / workers;
-            var taps = new nint[g.KernelSize * g.KernelSize * ChunkPixels];
-            fixed (float* sum = sums)
-            fixed (float* zero = zeros)
-            fixed (nint* tapPixels = taps)
+            partials[w - 1] = ArrayPool<float>.Shared.Rent(centreSize + offSize);
+            Array.Clear(partials[w - 1], 0, centreSize + offSize);
+        }
+        var zeros = new float[g.InChannels + 16];
+        nint inputPtr = (nint)input, gradPtr = (nint)gradOutput, centrePtr = (nint)centre, offPtr = (nint)offCentre;
+        try
+        {
+            Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, worker =>
             {
-                for (long start = first; start < last; start += ChunkPixels)
+                long first = pixels * worker / workers, last = pixels * (worker + 1) / workers;
+                var taps = new nint[g.KernelSize * g.KernelSize * ChunkPixels];
+                fixed (float* partial = worker == 0 ? null : partials[worker - 1])
+                fixed (float* zero = zeros)
+                fixed (nint* tapPixels = taps)
                 {
-                    int count = (int)Math.Min(ChunkPixels, last - start);
-                    FindTapPixels((float*)inputPtr, zero, tapPixels, start, count, g);
-                    for (int block = 0; block < g.FilterBlocks; block++)
-                        Chunk<TLoad>((float*)gradPtr, tapPixels, start, count, block, sum, sum + centreSize, g);
+                    float* centreSum = worker == 0 ? (float*)centrePtr : partial;
+                    float* offSum = worker == 0 ? (float*)offPtr : partial + centreSize;
+                    for (long start = first; start < last; start += ChunkPixels)
+                    {
+                        int count = (int)Math.Min(ChunkPixels, last - start);
+                        FindTapPixels((float*)inputPtr, zero, tapPixels, start, count, g);
+                        for (int block = 0; block < g.FilterBlocks; block++)
+                            Chunk<TLoad>((float*)gradPtr, tapPixels, start, count, block, centreSum, offSum, g);
+                    }
+                }
+            });
+            foreach (var partial in partials)
+            {
+                fixed (float* p = partial)
+                {
+                    AddInto(centre, p, centreSize);
+                    AddInto(offCentre, p + centreSize, offSize);
                 }
             }
-        });
-
-        // Sum the workers' buffers into the outputs.
-        var centreSpan = new Span<float>(centre, centreSize);
-        var offSpan = new Span<float>(offCentre, offSize);
-        centreSpan.Clear();
-        offSpan.Clear();
-        foreach (var partial in partials)
-        {
-            for (int i = 0; i < centreSize; i++) centreSpan[i] += partial[i];
-            for (int i = 0; i < offSize; i++) offSpan[i] += partial[centreSize + i];
         }
+        finally
+        {
+            foreach (var partial in partials) ArrayPool<float>.Shared.Return(partial);
+        }
+    }
+
+    private static void AddInto(float* target, float* source, int length)
+    {
+        int i = 0;
+        for (; i + 8 <= length; i += 8)
+            Avx.Store(target + i, Avx.Add(Avx.LoadVector256(target + i), Avx.LoadVector256(source + i)));
+        for (; i < length; i++) target[i] += source[i];
     }
 
     /// <summary>For each tap and output pixel of the chunk, the input pixel it reads (or a zero pixel).</summary>
