@@ -1,5 +1,6 @@
 using System.CommandLine;
 using HetConv.Cli.Commands;
+using Spectre.Console;
 
 namespace HetConv.Cli;
 
@@ -18,6 +19,8 @@ public static class HetConvCli
 
     public static int Run(string[] args)
     {
+        // Redirected output has no terminal width; Spectre would assume 80 columns and fold every wide table.
+        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 160);
         try
         {
             // Our own handler reports usage problems in one line; anything else is a bug and keeps its stack trace.

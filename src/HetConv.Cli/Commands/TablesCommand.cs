@@ -48,8 +48,6 @@ public static class TablesCommand
 
     private static void Write(IReadOnlyList<TableComparison> comparisons)
     {
-        // Redirected output has no terminal width; wide enough that no row wraps.
-        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 100);
         foreach (var group in comparisons.GroupBy(c => c.Table))
         {
             var table = new Table { Title = new TableTitle(PaperTables.Titles[group.Key]), Border = TableBorder.Simple }
