@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
 using HetConv.Layers.Execution.Kernels;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -42,9 +44,10 @@ internal sealed class FusedNhwcExecution : IHetConvExecution
         var g = new ConvGeometry((int)input.shape[0], (int)input.shape[2], (int)input.shape[3], layer.InChannels,
             layer.OutChannels, layer.KernelSize, layer.Stride, layer.Padding, layer.Part);
         var output = empty(g.Batch, g.OutHeight, g.OutWidth, g.OutChannels, dtype: ScalarType.Float32);
-        fixed (byte* x = nhwc.bytes, y = output.bytes, c = packed.Centre.bytes, o = packed.OffCentre.bytes, b = packed.Bias.bytes)
+        fixed (byte* x = nhwc.bytes, y = output.bytes)
+        fixed (float* c = packed.Centre, o = packed.OffCentre, b = packed.Bias)
         {
-            HetConvNhwcKernel.Forward((float*)x, (float*)y, (float*)c, (float*)o, (float*)b, g, torch.get_num_threads());
+            HetConvNhwcKernel.Forward((float*)x, (float*)y, c, o, b, g, torch.get_num_threads());
         }
         if (layer.training) packed.Dispose();
         return output.permute(0, 3, 1, 2).MoveToOuterDisposeScope();
@@ -114,30 +117,36 @@ internal sealed class FusedHetConvFunction : torch.autograd.SingleTensorFunction
             };
             using var packed = PackedHetConvWeights.ForInputGradient(layer);
             var dx = empty(forward.Batch, forward.Height, forward.Width, forward.InChannels, dtype: ScalarType.Float32);
-            fixed (byte* g = dy.bytes, o = dx.bytes, c = packed.Centre.bytes, w = packed.OffCentre.bytes, b = packed.Bias.bytes)
-                HetConvNhwcKernel.Forward((float*)g, (float*)o, (float*)c, (float*)w, (float*)b, transposed, threads);
+            fixed (byte* g = dy.bytes, o = dx.bytes)
+            fixed (float* c = packed.Centre, w = packed.OffCentre, b = packed.Bias)
+                HetConvNhwcKernel.Forward((float*)g, (float*)o, c, w, b, transposed, threads);
             gradInput = dx.permute(0, 3, 1, 2);
         }
 
         int n = layer.OutChannels, m = layer.InChannels, j = layer.Pattern.KxkPerFilter, k = layer.KernelSize;
-        var centre = empty(forward.FilterBlocks, m, 16, dtype: ScalarType.Float32);
-        var offCentre = empty(forward.FilterBlocks, forward.OffCentreTaps, j, 16, dtype: ScalarType.Float32);
-        fixed (byte* px = x.bytes, g = dy.bytes, c = centre.bytes, o = offCentre.bytes)
-            HetConvNhwcWeightGradient.Compute((float*)px, (float*)g, (float*)c, (float*)o, forward, threads);
-
-        // Unpack into the parameters' layouts.
-        var ix = layer.IndicesOn(input.device);
-        long padded = forward.FilterBlocks * 16L;
-        var centreGrad = centre.permute(0, 2, 1).reshape(padded, m)[..n];                                   // [N, M]
-        var offGrad = offCentre.permute(0, 3, 2, 1).reshape(padded, j, forward.OffCentreTaps)[..n];        // [N, J, T]
-        var kxkGrad = zeros(n, j, k * k, dtype: ScalarType.Float32)
-            .index_copy(2, tensor(PackedHetConvWeights.OffCentreTaps(k)), offGrad);
-        kxkGrad[.., .., k * k / 2] = centreGrad.gather(1, ix.KxkChannels);
+        int centreLength = forward.FilterBlocks * m * 16, offLength = forward.FilterBlocks * forward.OffCentreTaps * j * 16;
+        var centre = ArrayPool<float>.Shared.Rent(Math.Max(1, centreLength));
+        var offCentre = ArrayPool<float>.Shared.Rent(Math.Max(1, offLength));
+        var kxkGrad = empty(n, j, k, k, dtype: ScalarType.Float32);
+        var pointwiseGrad = empty(n, m - j, dtype: ScalarType.Float32);
+        try
+        {
+            fixed (byte* px = x.bytes, g = dy.bytes)
+            fixed (float* c = centre, o = offCentre)
+                HetConvNhwcWeightGradient.Compute((float*)px, (float*)g, c, o, forward, threads);
+            PackedHetConvWeights.Unpack(layer.Pattern, centre.AsSpan(0, centreLength), offCentre.AsSpan(0, offLength),
+                MemoryMarshal.Cast<byte, float>(kxkGrad.bytes), MemoryMarshal.Cast<byte, float>(pointwiseGrad.bytes));
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(centre);
+            ArrayPool<float>.Shared.Return(offCentre);
+        }
         var grads = new List<Tensor>
         {
             gradInput!,
-            kxkGrad.reshape(n, j, k, k).to(layer.KxkWeight.dtype),
-            centreGrad.gather(1, ix.PointwiseChannels).to(layer.PointwiseWeight.dtype),
+            kxkGrad.to(layer.KxkWeight.dtype),
+            pointwiseGrad.to(layer.PointwiseWeight.dtype),
         };
         if (layer.Bias is not null) grads.Add(gradOutput.sum(new long[] { 0, 2, 3 }).to(layer.Bias.dtype));
         foreach (var grad in grads) grad?.MoveToOuterDisposeScope();

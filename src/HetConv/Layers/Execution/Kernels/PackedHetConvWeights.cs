@@ -1,109 +1,154 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
 using static TorchSharp.torch;
 
 namespace HetConv.Layers.Execution.Kernels;
 
 /// <summary>
-/// A HetConv2d's weights in the NHWC kernel's layout (see <see cref="HetConvNhwcKernel"/>), float32, contiguous:
-/// filters padded with zero filters to a multiple of 16 and grouped in blocks of 16 innermost.
+/// A shifted HetConv2d's weights in the NHWC kernels' layout (see <see cref="HetConvNhwcKernel"/>): filters in
+/// blocks of 16 innermost, the last block padded with zero filters. Centre [blocks][M][16] holds every filter's
+/// centre-tap weight on every channel (1x1 kernels and KxK centres); off-centre [blocks][K^2 - 1][M/P][16] the
+/// KxK kernels' other taps in row-major tap order. Packed by plain loops over the parameters' memory: a dozen
+/// libtorch calls would cost more than the packing itself on small layers, for every training step.
 /// </summary>
 internal sealed class PackedHetConvWeights : IDisposable
 {
     private readonly IntPtr sourceStorage;
 
-    private PackedHetConvWeights(Tensor centre, Tensor offCentre, Tensor bias, IntPtr sourceStorage)
+    private PackedHetConvWeights(int filters, int channels, int kxkPerFilter, int kernelSize, IntPtr sourceStorage)
     {
         this.sourceStorage = sourceStorage;
-        Centre = centre;
-        OffCentre = offCentre;
-        Bias = bias;
+        int blocks = (filters + 15) / 16;
+        CentreLength = blocks * channels * 16;
+        OffCentreLength = blocks * (kernelSize * kernelSize - 1) * kxkPerFilter * 16;
+        BiasLength = blocks * 16;
+        Centre = Rent(CentreLength);
+        OffCentre = Rent(OffCentreLength);
+        Bias = Rent(BiasLength);
     }
 
-    /// <summary>[blocks, M, 16]: every filter's centre-tap weight on every channel (1x1 kernels and KxK centres).</summary>
-    public Tensor Centre { get; }
-
-    /// <summary>[blocks, K^2 - 1, M/P, 16]: the KxK kernels' other taps, row-major tap order.</summary>
-    public Tensor OffCentre { get; }
-
-    /// <summary>[blocks * 16].</summary>
-    public Tensor Bias { get; }
+    public float[] Centre { get; }
+    public float[] OffCentre { get; }
+    public float[] Bias { get; }
+    public int CentreLength { get; }
+    public int OffCentreLength { get; }
+    public int BiasLength { get; }
 
     /// <summary>The layer's forward weights.</summary>
-    public static PackedHetConvWeights From(HetConv2d layer)
+    public static unsafe PackedHetConvWeights From(HetConv2d layer)
     {
+        var p = layer.Pattern;
+        int n = p.OutChannels, m = p.InChannels, part = p.Part, j = p.KxkPerFilter, taps = p.KernelSize * p.KernelSize;
+        int centreTap = taps / 2;
+        var packed = new PackedHetConvWeights(n, m, j, p.KernelSize, StorageOf(layer));
         using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        var kxk = layer.KxkWeight.detach().to(ScalarType.Float32);
-        var bias = layer.Bias?.detach().to(ScalarType.Float32);
-        return Pack(CentreTaps(layer), kxk, bias, StorageOf(layer));
+        var kxk = Floats(layer.KxkWeight);          // [N, J, K*K]
+        var pointwise = Floats(layer.PointwiseWeight); // [N, M - J]
+        for (int f = 0; f < n; f++)
+        {
+            int block = f / 16, lane = f % 16, r = f % part, k = 0;
+            for (int c = 0; c < m; c++)
+            {
+                float value = c % part == r ? kxk[(f * j + c / part) * taps + centreTap] : pointwise[f * (m - j) + k++];
+                packed.Centre[(block * m + c) * 16 + lane] = value;
+            }
+            for (int t = 0, tap = 0; tap < taps; tap++)
+            {
+                if (tap == centreTap) continue;
+                for (int q = 0; q < j; q++)
+                    packed.OffCentre[((block * (taps - 1) + t) * j + q) * 16 + lane] = kxk[(f * j + q) * taps + tap];
+                t++;
+            }
+        }
+        if (layer.Bias is not null)
+            Floats(layer.Bias).Slice(0, n).CopyTo(packed.Bias);
+        return packed;
     }
 
     /// <summary>
-    /// The weights of the input gradient of a stride-1 layer, which is itself a shifted HetConv N -> M with part P
-    /// (input channel m gets KxK kernels from the filters n = m mod P + P j) and flipped kernels. Needs P | N.
+    /// The weights of the input gradient of a stride-1 layer, itself a shifted HetConv N -> M with part P (channel m
+    /// gets KxK kernels from the filters n = m mod P + P i) and flipped kernels. Needs P | N.
     /// </summary>
     public static PackedHetConvWeights ForInputGradient(HetConv2d layer)
     {
+        var p = layer.Pattern;
+        int n = p.OutChannels, m = p.InChannels, part = p.Part, j = p.KxkPerFilter, taps = p.KernelSize * p.KernelSize;
+        int centreTap = taps / 2, transposedJ = n / part;
+        var packed = new PackedHetConvWeights(m, n, transposedJ, p.KernelSize, IntPtr.Zero);
         using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        int n = layer.OutChannels, p = layer.Part, j = layer.Pattern.KxkPerFilter, k = layer.KernelSize;
-        // kxk[n = i*P + r, jm] holds the kernel on channel m = jm*P + r; the transposed layer wants [m, i].
-        var transposed = layer.KxkWeight.detach().to(ScalarType.Float32)
-            .reshape(n / p, p, j, k, k).permute(2, 1, 0, 3, 4).reshape(layer.InChannels, n / p, k, k)
-            .flip(2, 3);
-        return Pack(CentreTaps(layer).t(), transposed, null, IntPtr.Zero);
+        var kxk = Floats(layer.KxkWeight);
+        var pointwise = Floats(layer.PointwiseWeight);
+        for (int f = 0; f < n; f++)
+        {
+            int r = f % part, k = 0;
+            for (int c = 0; c < m; c++)
+            {
+                // Transposed: "filter" c, "channel" f.
+                float value = c % part == r ? kxk[(f * j + c / part) * taps + centreTap] : pointwise[f * (m - j) + k++];
+                packed.Centre[((c / 16) * n + f) * 16 + c % 16] = value;
+                if (c % part != r) continue;
+                // f = r + P i is the i-th KxK "channel" of c; taps flip.
+                int i = f / part;
+                for (int t = 0, tap = 0; tap < taps; tap++)
+                {
+                    if (tap == centreTap) continue;
+                    packed.OffCentre[(((c / 16) * (taps - 1) + t) * transposedJ + i) * 16 + c % 16] =
+                        kxk[(f * j + c / part) * taps + (taps - 1 - tap)];
+                    t++;
+                }
+            }
+        }
+        return packed;
     }
 
-    /// <summary>[N, M]: each filter's weight on each channel at the centre tap.</summary>
-    private static Tensor CentreTaps(HetConv2d layer)
+    /// <summary>
+    /// Writes gradients in the packed layout (as the weight-gradient kernel produces them) into the parameters'
+    /// layouts: kxk [N, M/P, K, K] and pointwise [N, M - M/P].
+    /// </summary>
+    public static void Unpack(HetConvPattern p, ReadOnlySpan<float> centre, ReadOnlySpan<float> offCentre,
+        Span<float> kxk, Span<float> pointwise)
     {
-        var ix = layer.IndicesOn(layer.KxkWeight.device);
-        int c = layer.KernelSize / 2;
-        return layer.DensePointwiseWeight(ix).detach().to(ScalarType.Float32)
-            .scatter(1, ix.KxkChannels, layer.KxkWeight.detach().to(ScalarType.Float32)[.., .., c, c]);
+        int n = p.OutChannels, m = p.InChannels, part = p.Part, j = p.KxkPerFilter, taps = p.KernelSize * p.KernelSize;
+        int centreTap = taps / 2;
+        for (int f = 0; f < n; f++)
+        {
+            int block = f / 16, lane = f % 16, r = f % part, k = 0;
+            for (int c = 0; c < m; c++)
+            {
+                float value = centre[(block * m + c) * 16 + lane];
+                if (c % part == r) kxk[(f * j + c / part) * taps + centreTap] = value;
+                else pointwise[f * (m - j) + k++] = value;
+            }
+            for (int t = 0, tap = 0; tap < taps; tap++)
+            {
+                if (tap == centreTap) continue;
+                for (int q = 0; q < j; q++)
+                    kxk[(f * j + q) * taps + tap] = offCentre[((block * (taps - 1) + t) * j + q) * 16 + lane];
+                t++;
+            }
+        }
     }
-
-    /// <param name="centre">[N, M]</param>
-    /// <param name="kxk">[N, J, K, K]</param>
-    /// <param name="bias">[N] or null</param>
-    private static PackedHetConvWeights Pack(Tensor centre, Tensor kxk, Tensor? bias, IntPtr source)
-    {
-        long n = kxk.shape[0], j = kxk.shape[1], k = kxk.shape[2], m = centre.shape[1];
-        long padded = (n + 15) / 16 * 16, blocks = padded / 16, c = k / 2;
-        var packedCentre = PadFilters(centre, padded).reshape(blocks, 16, m).permute(0, 2, 1).contiguous();
-
-        var offTaps = OffCentreTaps((int)k);
-        var offCentre = kxk.reshape(n, j, k * k).index_select(2, tensor(offTaps, device: kxk.device)); // [N, J, T]
-        offCentre = PadFilters(offCentre, padded).reshape(blocks, 16, j, offTaps.Length).permute(0, 3, 2, 1).contiguous();
-
-        var packedBias = bias is null
-            ? zeros(padded, dtype: ScalarType.Float32, device: kxk.device)
-            : PadFilters(bias, padded).contiguous();
-        return new PackedHetConvWeights(packedCentre.DetachFromDisposeScope(), offCentre.DetachFromDisposeScope(),
-            packedBias.DetachFromDisposeScope(), source);
-    }
-
-    /// <summary>Row-major indices of a KxK kernel's taps without the centre: the kernels' tap order.</summary>
-    public static long[] OffCentreTaps(int kernelSize) =>
-        Enumerable.Range(0, kernelSize * kernelSize).Where(t => t != kernelSize * kernelSize / 2).Select(t => (long)t).ToArray();
 
     /// <summary>False once the layer's weights live elsewhere (moved to another device or dtype, or replaced).</summary>
     public bool PackedFrom(HetConv2d layer) => StorageOf(layer) == sourceStorage;
 
     private static IntPtr StorageOf(HetConv2d layer) => layer.KxkWeight.storage<float>().data_ptr();
 
-    internal static Tensor PadFilters(Tensor perFilter, long padded)
+    /// <summary>A parameter's values as float32 in CPU memory (a view when it already is), valid in the caller's scope.</summary>
+    private static Span<float> Floats(Tensor parameter) =>
+        MemoryMarshal.Cast<byte, float>(parameter.detach().to(ScalarType.Float32, CPU).contiguous().bytes);
+
+    private static float[] Rent(int length)
     {
-        long missing = padded - perFilter.shape[0];
-        if (missing == 0) return perFilter;
-        var shape = perFilter.shape.ToArray();
-        shape[0] = missing;
-        return cat(new[] { perFilter, zeros(shape, dtype: perFilter.dtype, device: perFilter.device) }, 0);
+        var array = ArrayPool<float>.Shared.Rent(Math.Max(length, 1));
+        Array.Clear(array, 0, length);   // padding filters must read as zeros
+        return array;
     }
 
     public void Dispose()
     {
-        Centre.Dispose();
-        OffCentre.Dispose();
-        Bias.Dispose();
+        ArrayPool<float>.Shared.Return(Centre);
+        ArrayPool<float>.Shared.Return(OffCentre);
+        ArrayPool<float>.Shared.Return(Bias);
     }
 }
