@@ -188,27 +188,29 @@ internal static unsafe class HetConvNhwcKernel
         {
             SlotPixels(a, origin, dy, dx, zero, interior, rowBase, pixelStep, out p0, out p1, out p2, out p3, out p4, out p5);
             p0 += laneBase; p1 += laneBase; p2 += laneBase; p3 += laneBase; p4 += laneBase; p5 += laneBase;
-            for (int k = 0; k < j; k++, w += 16, p0 += part, p1 += part, p2 += part, p3 += part, p4 += part, p5 += part)
+            // One offset for all six pixels: an add per step instead of six pointer updates.
+            long end = (long)j * part;
+            for (long o = 0; o < end; o += part, w += 16)
             {
                 var w0 = Avx.LoadVector256(w);
                 var w1 = Avx.LoadVector256(w + 8);
                 if (TLoad.Shared)
                 {
-                    var x = TLoad.First(p0); a00 = Fma.MultiplyAdd(w0, x, a00); a01 = Fma.MultiplyAdd(w1, x, a01);
-                    x = TLoad.First(p1); a10 = Fma.MultiplyAdd(w0, x, a10); a11 = Fma.MultiplyAdd(w1, x, a11);
-                    x = TLoad.First(p2); a20 = Fma.MultiplyAdd(w0, x, a20); a21 = Fma.MultiplyAdd(w1, x, a21);
-                    x = TLoad.First(p3); a30 = Fma.MultiplyAdd(w0, x, a30); a31 = Fma.MultiplyAdd(w1, x, a31);
-                    x = TLoad.First(p4); a40 = Fma.MultiplyAdd(w0, x, a40); a41 = Fma.MultiplyAdd(w1, x, a41);
-                    x = TLoad.First(p5); a50 = Fma.MultiplyAdd(w0, x, a50); a51 = Fma.MultiplyAdd(w1, x, a51);
+                    var x = TLoad.First(p0 + o); a00 = Fma.MultiplyAdd(w0, x, a00); a01 = Fma.MultiplyAdd(w1, x, a01);
+                    x = TLoad.First(p1 + o); a10 = Fma.MultiplyAdd(w0, x, a10); a11 = Fma.MultiplyAdd(w1, x, a11);
+                    x = TLoad.First(p2 + o); a20 = Fma.MultiplyAdd(w0, x, a20); a21 = Fma.MultiplyAdd(w1, x, a21);
+                    x = TLoad.First(p3 + o); a30 = Fma.MultiplyAdd(w0, x, a30); a31 = Fma.MultiplyAdd(w1, x, a31);
+                    x = TLoad.First(p4 + o); a40 = Fma.MultiplyAdd(w0, x, a40); a41 = Fma.MultiplyAdd(w1, x, a41);
+                    x = TLoad.First(p5 + o); a50 = Fma.MultiplyAdd(w0, x, a50); a51 = Fma.MultiplyAdd(w1, x, a51);
                 }
                 else
                 {
-                    a00 = Fma.MultiplyAdd(w0, TLoad.First(p0), a00); a01 = Fma.MultiplyAdd(w1, TLoad.Second(p0), a01);
-                    a10 = Fma.MultiplyAdd(w0, TLoad.First(p1), a10); a11 = Fma.MultiplyAdd(w1, TLoad.Second(p1), a11);
-                    a20 = Fma.MultiplyAdd(w0, TLoad.First(p2), a20); a21 = Fma.MultiplyAdd(w1, TLoad.Second(p2), a21);
-                    a30 = Fma.MultiplyAdd(w0, TLoad.First(p3), a30); a31 = Fma.MultiplyAdd(w1, TLoad.Second(p3), a31);
-                    a40 = Fma.MultiplyAdd(w0, TLoad.First(p4), a40); a41 = Fma.MultiplyAdd(w1, TLoad.Second(p4), a41);
-                    a50 = Fma.MultiplyAdd(w0, TLoad.First(p5), a50); a51 = Fma.MultiplyAdd(w1, TLoad.Second(p5), a51);
+                    a00 = Fma.MultiplyAdd(w0, TLoad.First(p0 + o), a00); a01 = Fma.MultiplyAdd(w1, TLoad.Second(p0 + o), a01);
+                    a10 = Fma.MultiplyAdd(w0, TLoad.First(p1 + o), a10); a11 = Fma.MultiplyAdd(w1, TLoad.Second(p1 + o), a11);
+                    a20 = Fma.MultiplyAdd(w0, TLoad.First(p2 + o), a20); a21 = Fma.MultiplyAdd(w1, TLoad.Second(p2 + o), a21);
+                    a30 = Fma.MultiplyAdd(w0, TLoad.First(p3 + o), a30); a31 = Fma.MultiplyAdd(w1, TLoad.Second(p3 + o), a31);
+                    a40 = Fma.MultiplyAdd(w0, TLoad.First(p4 + o), a40); a41 = Fma.MultiplyAdd(w1, TLoad.Second(p4 + o), a41);
+                    a50 = Fma.MultiplyAdd(w0, TLoad.First(p5 + o), a50); a51 = Fma.MultiplyAdd(w1, TLoad.Second(p5 + o), a51);
                 }
             }
         }
