@@ -103,7 +103,7 @@ internal static unsafe class HetConvNhwcKernel
     }
 
     /// <summary>Copies NHWC input into the middle of a zeroed [B, H + 2p, W + 2p, M] buffer.</summary>
-    private static void Pad(float* input, float* padded, ConvGeometry g, int paddedHeight, int paddedWidth)
+    internal static void Pad(float* input, float* padded, ConvGeometry g, int paddedHeight, int paddedWidth)
     {
         int m = g.InChannels, p = g.Padding;
         long rowLength = (long)paddedWidth * m;

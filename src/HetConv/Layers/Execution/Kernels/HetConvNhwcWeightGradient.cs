@@ -9,8 +9,9 @@ namespace HetConv.Layers.Execution.Kernels;
 /// HetConv weight gradient on NHWC data, AVX2 + FMA, in the packed layout of <see cref="PackedHetConvWeights"/>:
 /// d centre[block][m][16] = sum over output pixels of dY[pixel, block] * x[centre tap, m], and
 /// d off-centre[block][t][j][16] = sum of dY[pixel, block] * x[tap t, (n mod P) + P j], only the paper's
-/// multiply-adds. A register tile is 6 weight rows by 16 filters; output pixels are split over threads, each
-/// summing into its own buffer.
+/// multiply-adds. As in the forward kernel the input is zero-padded first, so each weight row is a fixed offset
+/// from a pixel's corner; a register tile is 6 rows by 16 filters, summed over a chunk of pixels. Output pixels
+/// are split over threads, each summing into its own buffer.
 /// </summary>
 internal static unsafe class HetConvNhwcWeightGradient
 {
@@ -44,6 +45,21 @@ internal static unsafe class HetConvNhwcWeightGradient
         new Span<float>(centre, centreSize).Clear();
         new Span<float>(offCentre, offSize).Clear();
 
+        int paddedHeight = g.Height + 2 * g.Padding, paddedWidth = g.Width + 2 * g.Padding, m = g.InChannels;
+        float[]? padded = g.Padding == 0 ? null : ArrayPool<float>.Shared.Rent(checked(g.Batch * paddedHeight * paddedWidth * m));
+
+        // Row offsets from a pixel's corner: the centre tap's M channels, then each off-centre (tap, j).
+        int k = g.KernelSize, c = k / 2, j = g.KxkPerFilter;
+        var centreRows = new long[m];
+        for (int q = 0; q < m; q++) centreRows[q] = ((long)c * paddedWidth + c) * m + q;
+        var offRows = new long[g.OffCentreTaps * j];
+        for (int t = 0, tap = 0; tap < k * k; tap++)
+        {
+            if (tap == c * k + c) continue;
+            for (int q = 0; q < j; q++) offRows[t * j + q] = ((long)(tap / k) * paddedWidth + tap % k) * m + (long)g.Part * q;
+            t++;
+        }
+
         // Worker 0 sums straight into the outputs, the others into pooled buffers added at the end.
         var partials = new float[workers - 1][];
         for (int w = 1; w < workers; w++)
@@ -51,29 +67,39 @@ internal static unsafe class HetConvNhwcWeightGradient
             partials[w - 1] = ArrayPool<float>.Shared.Rent(centreSize + offSize);
             Array.Clear(partials[w - 1], 0, centreSize + offSize);
         }
-        var zeros = new float[g.InChannels + 16];
-        nint inputPtr = (nint)input, gradPtr = (nint)gradOutput, centrePtr = (nint)centre, offPtr = (nint)offCentre;
+        nint gradPtr = (nint)gradOutput, centrePtr = (nint)centre, offPtr = (nint)offCentre;
         try
         {
-            Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, worker =>
+            fixed (float* paddedPtr = padded)
+            fixed (long* centreRowPtr = centreRows, offRowPtr = offRows)
             {
-                long first = pixels * worker / workers, last = pixels * (worker + 1) / workers;
-                var taps = new nint[g.KernelSize * g.KernelSize * ChunkPixels];
-                fixed (float* partial = worker == 0 ? null : partials[worker - 1])
-                fixed (float* zero = zeros)
-                fixed (nint* tapPixels = taps)
+                float* source = input;
+                if (padded is not null)
                 {
-                    float* centreSum = worker == 0 ? (float*)centrePtr : partial;
-                    float* offSum = worker == 0 ? (float*)offPtr : partial + centreSize;
-                    for (long start = first; start < last; start += ChunkPixels)
-                    {
-                        int count = (int)Math.Min(ChunkPixels, last - start);
-                        FindTapPixels((float*)inputPtr, zero, tapPixels, start, count, g);
-                        for (int block = 0; block < g.FilterBlocks; block++)
-                            Chunk<TLoad>((float*)gradPtr, tapPixels, start, count, block, centreSum, offSum, g);
-                    }
+                    HetConvNhwcKernel.Pad(input, paddedPtr, g, paddedHeight, paddedWidth);
+                    source = paddedPtr;
                 }
-            });
+                nint sourcePtr = (nint)source, centreRowAddress = (nint)centreRowPtr, offRowAddress = (nint)offRowPtr;
+                Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, worker =>
+                {
+                    long first = pixels * worker / workers, last = pixels * (worker + 1) / workers;
+                    var corners = new nint[ChunkPixels];
+                    fixed (float* partial = worker == 0 ? null : partials[worker - 1])
+                    fixed (nint* cornerPtr = corners)
+                    {
+                        float* centreSum = worker == 0 ? (float*)centrePtr : partial;
+                        float* offSum = worker == 0 ? (float*)offPtr : partial + centreSize;
+                        for (long start = first; start < last; start += ChunkPixels)
+                        {
+                            int count = (int)Math.Min(ChunkPixels, last - start);
+                            FindCorners((float*)sourcePtr, cornerPtr, start, count, g, paddedHeight, paddedWidth);
+                            for (int block = 0; block < g.FilterBlocks; block++)
+                                Chunk<TLoad>((float*)gradPtr, cornerPtr, start, count, block, centreSum, offSum,
+                                    (long*)centreRowAddress, (long*)offRowAddress, g);
+                        }
+                    }
+                });
+            }
             foreach (var partial in partials)
             {
                 fixed (float* p = partial)
@@ -86,6 +112,7 @@ internal static unsafe class HetConvNhwcWeightGradient
         finally
         {
             foreach (var partial in partials) ArrayPool<float>.Shared.Return(partial);
+            if (padded is not null) ArrayPool<float>.Shared.Return(padded);
         }
     }
 
@@ -97,23 +124,14 @@ internal static unsafe class HetConvNhwcWeightGradient
         for (; i < length; i++) target[i] += source[i];
     }
 
-    /// <summary>For each tap and output pixel of the chunk, the input pixel it reads (or a zero pixel).</summary>
-    private static void FindTapPixels(float* input, float* zero, nint* tapPixels, long start, int count, ConvGeometry g)
+    /// <summary>Each output pixel's top-left tap in the padded input.</summary>
+    private static void FindCorners(float* source, nint* corners, long start, int count, ConvGeometry g, int paddedHeight, int paddedWidth)
     {
-        int k = g.KernelSize;
         int ox = (int)(start % g.OutWidth), rest = (int)(start / g.OutWidth);
         int oy = rest % g.OutHeight, b = rest / g.OutHeight;
         for (int i = 0; i < count; i++)
         {
-            for (int dy = 0; dy < k; dy++)
-            for (int dx = 0; dx < k; dx++)
-            {
-                int iy = oy * g.Stride + dy - g.Padding, ix = ox * g.Stride + dx - g.Padding;
-                bool inside = iy >= 0 && iy < g.Height && ix >= 0 && ix < g.Width;
-                tapPixels[(dy * k + dx) * ChunkPixels + i] = inside
-                    ? (nint)(input + (((long)b * g.Height + iy) * g.Width + ix) * g.InChannels)
-                    : (nint)zero;
-            }
+            corners[i] = (nint)(source + (((long)b * paddedHeight + (long)oy * g.Stride) * paddedWidth + (long)ox * g.Stride) * g.InChannels);
             if (++ox == g.OutWidth)
             {
                 ox = 0;
@@ -122,11 +140,10 @@ internal static unsafe class HetConvNhwcWeightGradient
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Chunk<TLoad>(float* gradOutput, nint* tapPixels, long start, int count, int block,
-        float* centreSum, float* offSum, ConvGeometry g) where TLoad : struct, ILaneLoad
+    private static void Chunk<TLoad>(float* gradOutput, nint* corners, long start, int count, int block,
+        float* centreSum, float* offSum, long* centreRows, long* offRows, ConvGeometry g) where TLoad : struct, ILaneLoad
     {
-        int m = g.InChannels, j = g.KxkPerFilter, k = g.KernelSize, c = k / 2;
+        int m = g.InChannels;
         float* dy = gradOutput + start * g.OutChannels + block * 16;
         bool partialBlock = block * 16 + 16 > g.OutChannels;
         float* lanes = stackalloc float[16 * ChunkPixels];
@@ -142,24 +159,17 @@ internal static unsafe class HetConvNhwcWeightGradient
         long dyStride = partialBlock ? 16 : g.OutChannels;
 
         // Centre tap: every channel, scalar broadcast.
-        Rows<PartOneLoad>(dy, dyStride, tapPixels + (c * k + c) * ChunkPixels, 0, 1, count, m,
-            centreSum + (long)block * m * 16);
+        Rows<PartOneLoad>(dy, dyStride, corners, centreRows, 0, count, m, centreSum + (long)block * m * 16);
 
-        // Other taps: the lane's own KxK channels, (n mod P) + P j.
+        // Other taps: the lane's own KxK channels, (n mod P) + P j, from the first lane's channel n0 mod P.
         int laneBase = g.Part >= 16 ? block * 16 % g.Part : 0;
-        int t = 0;
-        for (int tap = 0; tap < k * k; tap++)
-        {
-            if (tap == c * k + c) continue;
-            Rows<TLoad>(dy, dyStride, tapPixels + tap * ChunkPixels, laneBase, g.Part, count, j,
-                offSum + (((long)block * g.OffCentreTaps + t) * j) * 16);
-            t++;
-        }
+        Rows<TLoad>(dy, dyStride, corners, offRows, laneBase, count, g.OffCentreTaps * g.KxkPerFilter,
+            offSum + (long)block * g.OffCentreTaps * g.KxkPerFilter * 16);
     }
 
-    /// <summary>sum[r][16] += sum over the chunk's pixels of dY[pixel][16] * lanes of x[pixel][laneBase + step r], r &lt; rows.</summary>
+    /// <summary>sum[r][16] += over the chunk's pixels of dY[pixel][16] * lanes of x[corner + laneBase + rows[r]], r &lt; count.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Rows<TLoad>(float* dy, long dyStride, nint* pixels, int laneBase, int step, int count, int rows, float* sum)
+    private static void Rows<TLoad>(float* dy, long dyStride, nint* corners, long* rowOffsets, int laneBase, int count, int rows, float* sum)
         where TLoad : struct, ILaneLoad
     {
         int r = 0;
@@ -167,30 +177,31 @@ internal static unsafe class HetConvNhwcWeightGradient
         {
             Vector256<float> s00 = default, s01 = default, s10 = default, s11 = default, s20 = default, s21 = default;
             Vector256<float> s30 = default, s31 = default, s40 = default, s41 = default, s50 = default, s51 = default;
-            int offset = laneBase + r * step;
+            long o0 = rowOffsets[r] + laneBase, o1 = rowOffsets[r + 1] + laneBase, o2 = rowOffsets[r + 2] + laneBase;
+            long o3 = rowOffsets[r + 3] + laneBase, o4 = rowOffsets[r + 4] + laneBase, o5 = rowOffsets[r + 5] + laneBase;
             for (int i = 0; i < count; i++)
             {
                 float* d = dy + i * dyStride;
                 var g0 = Avx.LoadVector256(d);
                 var g1 = Avx.LoadVector256(d + 8);
-                float* x = (float*)pixels[i] + offset;
+                float* x = (float*)corners[i];
                 if (TLoad.Shared)
                 {
-                    var v = TLoad.First(x); s00 = Fma.MultiplyAdd(g0, v, s00); s01 = Fma.MultiplyAdd(g1, v, s01);
-                    v = TLoad.First(x + step); s10 = Fma.MultiplyAdd(g0, v, s10); s11 = Fma.MultiplyAdd(g1, v, s11);
-                    v = TLoad.First(x + 2 * step); s20 = Fma.MultiplyAdd(g0, v, s20); s21 = Fma.MultiplyAdd(g1, v, s21);
-                    v = TLoad.First(x + 3 * step); s30 = Fma.MultiplyAdd(g0, v, s30); s31 = Fma.MultiplyAdd(g1, v, s31);
-                    v = TLoad.First(x + 4 * step); s40 = Fma.MultiplyAdd(g0, v, s40); s41 = Fma.MultiplyAdd(g1, v, s41);
-                    v = TLoad.First(x + 5 * step); s50 = Fma.MultiplyAdd(g0, v, s50); s51 = Fma.MultiplyAdd(g1, v, s51);
+                    var v = TLoad.First(x + o0); s00 = Fma.MultiplyAdd(g0, v, s00); s01 = Fma.MultiplyAdd(g1, v, s01);
+                    v = TLoad.First(x + o1); s10 = Fma.MultiplyAdd(g0, v, s10); s11 = Fma.MultiplyAdd(g1, v, s11);
+                    v = TLoad.First(x + o2); s20 = Fma.MultiplyAdd(g0, v, s20); s21 = Fma.MultiplyAdd(g1, v, s21);
+                    v = TLoad.First(x + o3); s30 = Fma.MultiplyAdd(g0, v, s30); s31 = Fma.MultiplyAdd(g1, v, s31);
+                    v = TLoad.First(x + o4); s40 = Fma.MultiplyAdd(g0, v, s40); s41 = Fma.MultiplyAdd(g1, v, s41);
+                    v = TLoad.First(x + o5); s50 = Fma.MultiplyAdd(g0, v, s50); s51 = Fma.MultiplyAdd(g1, v, s51);
                 }
                 else
                 {
-                    s00 = Fma.MultiplyAdd(g0, TLoad.First(x), s00); s01 = Fma.MultiplyAdd(g1, TLoad.Second(x), s01);
-                    s10 = Fma.MultiplyAdd(g0, TLoad.First(x + step), s10); s11 = Fma.MultiplyAdd(g1, TLoad.Second(x + step), s11);
-                    s20 = Fma.MultiplyAdd(g0, TLoad.First(x + 2 * step), s20); s21 = Fma.MultiplyAdd(g1, TLoad.Second(x + 2 * step), s21);
-                    s30 = Fma.MultiplyAdd(g0, TLoad.First(x + 3 * step), s30); s31 = Fma.MultiplyAdd(g1, TLoad.Second(x + 3 * step), s31);
-                    s40 = Fma.MultiplyAdd(g0, TLoad.First(x + 4 * step), s40); s41 = Fma.MultiplyAdd(g1, TLoad.Second(x + 4 * step), s41);
-                    s50 = Fma.MultiplyAdd(g0, TLoad.First(x + 5 * step), s50); s51 = Fma.MultiplyAdd(g1, TLoad.Second(x + 5 * step), s51);
+                    s00 = Fma.MultiplyAdd(g0, TLoad.First(x + o0), s00); s01 = Fma.MultiplyAdd(g1, TLoad.Second(x + o0), s01);
+                    s10 = Fma.MultiplyAdd(g0, TLoad.First(x + o1), s10); s11 = Fma.MultiplyAdd(g1, TLoad.Second(x + o1), s11);
+                    s20 = Fma.MultiplyAdd(g0, TLoad.First(x + o2), s20); s21 = Fma.MultiplyAdd(g1, TLoad.Second(x + o2), s21);
+                    s30 = Fma.MultiplyAdd(g0, TLoad.First(x + o3), s30); s31 = Fma.MultiplyAdd(g1, TLoad.Second(x + o3), s31);
+                    s40 = Fma.MultiplyAdd(g0, TLoad.First(x + o4), s40); s41 = Fma.MultiplyAdd(g1, TLoad.Second(x + o4), s41);
+                    s50 = Fma.MultiplyAdd(g0, TLoad.First(x + o5), s50); s51 = Fma.MultiplyAdd(g1, TLoad.Second(x + o5), s51);
                 }
             }
             float* o = sum + (long)r * 16;
@@ -200,11 +211,11 @@ internal static unsafe class HetConvNhwcWeightGradient
         for (; r < rows; r++)
         {
             Vector256<float> s0 = default, s1 = default;
-            int offset = laneBase + r * step;
+            long offset = rowOffsets[r] + laneBase;
             for (int i = 0; i < count; i++)
             {
                 float* d = dy + i * dyStride;
-                float* x = (float*)pixels[i] + offset;
+                float* x = (float*)corners[i] + offset;
                 s0 = Fma.MultiplyAdd(Avx.LoadVector256(d), TLoad.First(x), s0);
                 s1 = Fma.MultiplyAdd(Avx.LoadVector256(d + 8), TLoad.Shared ? TLoad.First(x) : TLoad.Second(x), s1);
             }
