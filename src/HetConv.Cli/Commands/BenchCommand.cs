@@ -121,48 +121,34 @@ public static class BenchCommand
 
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
-    private static object Candidates(IReadOnlyDictionary<string, TimingStats> timings, IReadOnlyDictionary<string, CandidateKind> kinds) =>
-        timings.ToDictionary(t => t.Key, t => new
+    /// <summary>The fields every row has: the best of each side, the speedup, and every variant's timing.</summary>
+    private static Dictionary<string, object> Row(SideBySideResult r, params (string Key, object Value)[] identity)
+    {
+        var row = identity.ToDictionary(f => f.Key, f => f.Value);
+        row["standard_ms"] = r.StandardMs;
+        row["hetconv_ms"] = r.HetConvMs;
+        row["speedup"] = r.Speedup;
+        row["flops_ratio"] = r.FlopsRatio;
+        row["best_standard"] = r.BestStandard;
+        row["best_hetconv"] = r.BestHetConv;
+        row["candidates"] = r.Timings.ToDictionary(t => t.Key, t => new
         {
-            kind = kinds[t.Key].ToString().ToLowerInvariant(),
+            kind = r.Kinds[t.Key].ToString().ToLowerInvariant(),
             median_ms = t.Value.MedianMs,
             p10_ms = t.Value.P10Ms,
             p90_ms = t.Value.P90Ms,
         });
+        return row;
+    }
 
-    private static string ModelJson(IReadOnlyList<ModelBenchResult> rows) => JsonSerializer.Serialize(rows.Select(r => new
-    {
-        model = r.Model,
-        part = r.Options.ToString(),
-        batch = r.Batch,
-        mode = r.Mode.ToString().ToLowerInvariant(),
-        standard_ms = r.StandardMs,
-        hetconv_ms = r.HetConvMs,
-        speedup = r.Speedup,
-        flops_ratio = r.FlopsRatio,
-        best_standard = r.BestStandard,
-        best_hetconv = r.BestHetConv,
-        candidates = Candidates(r.Timings, r.Kinds),
-    }), Indented);
+    private static string ModelJson(IReadOnlyList<ModelBenchResult> rows) => JsonSerializer.Serialize(rows.Select(r => Row(r,
+        ("model", r.Model), ("part", r.Options.ToString()), ("batch", r.Batch), ("mode", r.Mode.ToString().ToLowerInvariant()))),
+        Indented);
 
-    private static string LayerJson(IReadOnlyList<LayerBenchResult> rows) => JsonSerializer.Serialize(rows.Select(r => new
-    {
-        layer = r.Shape.Name,
-        in_channels = r.Shape.InChannels,
-        out_channels = r.Shape.OutChannels,
-        size = r.Shape.Size,
-        stride = r.Shape.Stride,
-        part = r.Part,
-        batch = r.Batch,
-        mode = r.Mode.ToString().ToLowerInvariant(),
-        standard_ms = r.StandardMs,
-        hetconv_ms = r.HetConvMs,
-        speedup = r.Speedup,
-        flops_ratio = r.FlopsRatio,
-        best_standard = r.BestStandard,
-        best_hetconv = r.BestHetConv,
-        candidates = Candidates(r.Timings, r.Kinds),
-    }), Indented);
+    private static string LayerJson(IReadOnlyList<LayerBenchResult> rows) => JsonSerializer.Serialize(rows.Select(r => Row(r,
+        ("layer", r.Shape.Name), ("in_channels", r.Shape.InChannels), ("out_channels", r.Shape.OutChannels),
+        ("size", r.Shape.Size), ("stride", r.Shape.Stride), ("part", r.Part), ("batch", r.Batch),
+        ("mode", r.Mode.ToString().ToLowerInvariant()))), Indented);
 
     private static string[] Split(string list) => list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 

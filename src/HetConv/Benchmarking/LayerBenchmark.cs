@@ -8,9 +8,8 @@ namespace HetConv.Benchmarking;
 /// <summary>What each timed variant of a layer is: the standard convolution, a HetConv strategy, or a baseline.</summary>
 public enum CandidateKind { Standard, HetConv, Baseline }
 
-/// <summary>One layer shape at one part, batch and mode: every variant timed side by side.</summary>
-public sealed record LayerBenchResult(
-    LayerShape Shape, int Part, int Batch, BenchMode Mode,
+/// <summary>Timings of variants measured side by side, and the best standard against the best HetConv one.</summary>
+public abstract record SideBySideResult(
     IReadOnlyDictionary<string, TimingStats> Timings, IReadOnlyDictionary<string, CandidateKind> Kinds)
 {
     public string BestStandard => Best(CandidateKind.Standard);
@@ -19,11 +18,21 @@ public sealed record LayerBenchResult(
     public double HetConvMs => Timings[BestHetConv].MedianMs;
     public double Speedup => StandardMs / HetConvMs;
 
-    /// <summary>The paper's 1 / (1/P + (1 - 1/P)/K^2): the speedup the FLOPs promise.</summary>
-    public double FlopsRatio => 1 / (1.0 / Part + (1 - 1.0 / Part) / (Shape.KernelSize * Shape.KernelSize));
+    /// <summary>The speedup the FLOPs promise.</summary>
+    public abstract double FlopsRatio { get; }
 
     private string Best(CandidateKind kind) =>
         Timings.Where(t => Kinds[t.Key] == kind).MinBy(t => t.Value.MedianMs).Key;
+}
+
+/// <summary>One layer shape at one part, batch and mode: every variant timed side by side.</summary>
+public sealed record LayerBenchResult(
+    LayerShape Shape, int Part, int Batch, BenchMode Mode,
+    IReadOnlyDictionary<string, TimingStats> Timings, IReadOnlyDictionary<string, CandidateKind> Kinds)
+    : SideBySideResult(Timings, Kinds)
+{
+    /// <summary>The paper's 1 / (1/P + (1 - 1/P)/K^2).</summary>
+    public override double FlopsRatio => 1 / (1.0 / Part + (1 - 1.0 / Part) / (Shape.KernelSize * Shape.KernelSize));
 }
 
 /// <summary>

@@ -10,17 +10,12 @@ namespace HetConv.Benchmarking;
 
 /// <summary>A whole zoo model, standard against HetConv, every configuration timed side by side.</summary>
 public sealed record ModelBenchResult(
-    string Model, ConvOptions Options, int Batch, BenchMode Mode, double FlopsRatio,
+    string Model, ConvOptions Options, int Batch, BenchMode Mode, double MacsRatio,
     IReadOnlyDictionary<string, TimingStats> Timings, IReadOnlyDictionary<string, CandidateKind> Kinds)
+    : SideBySideResult(Timings, Kinds)
 {
-    public string BestStandard => Best(CandidateKind.Standard);
-    public string BestHetConv => Best(CandidateKind.HetConv);
-    public double StandardMs => Timings[BestStandard].MedianMs;
-    public double HetConvMs => Timings[BestHetConv].MedianMs;
-    public double Speedup => StandardMs / HetConvMs;
-
-    private string Best(CandidateKind kind) =>
-        Timings.Where(t => Kinds[t.Key] == kind).MinBy(t => t.Value.MedianMs).Key;
+    /// <summary>Multiply-accumulates of the standard model over the HetConv model's (convolutions and linear layers).</summary>
+    public override double FlopsRatio => MacsRatio;
 }
 
 /// <summary>
