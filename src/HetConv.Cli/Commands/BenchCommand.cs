@@ -55,6 +55,7 @@ public static class BenchCommand
                 foreach (var partText in partList)
                 {
                     var options = ModelOptions.Resolve(modelName, null, partText, null, false);
+                    ModelOptions.Build(modelName, options, null, 3).Dispose();   // a part that does not fit is a usage error
                     var row = ModelBenchmark.Run(modelName, options, batch, mode, warmup: 2, reps, torchDevice);
                     rows.Add(row);
                     if (!asJson) Console.Error.WriteLine(
@@ -141,11 +142,11 @@ public static class BenchCommand
         return row;
     }
 
-    private static string ModelJson(IReadOnlyList<ModelBenchResult> rows) => JsonSerializer.Serialize(rows.Select(r => Row(r,
+    public static string ModelJson(IReadOnlyList<ModelBenchResult> rows) => JsonSerializer.Serialize(rows.Select(r => Row(r,
         ("model", r.Model), ("part", r.Options.ToString()), ("batch", r.Batch), ("mode", r.Mode.ToString().ToLowerInvariant()))),
         Indented);
 
-    private static string LayerJson(IReadOnlyList<LayerBenchResult> rows) => JsonSerializer.Serialize(rows.Select(r => Row(r,
+    public static string LayerJson(IReadOnlyList<LayerBenchResult> rows) => JsonSerializer.Serialize(rows.Select(r => Row(r,
         ("layer", r.Shape.Name), ("in_channels", r.Shape.InChannels), ("out_channels", r.Shape.OutChannels),
         ("size", r.Shape.Size), ("stride", r.Shape.Stride), ("part", r.Part), ("batch", r.Batch),
         ("mode", r.Mode.ToString().ToLowerInvariant()))), Indented);
