@@ -1,0 +1,56 @@
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace HetConv.Models;
+
+/// <summary>
+/// ResNet's basic block: conv-BN-ReLU-conv-BN (then SE when enabled), plus the shortcut, then ReLU. Both 3x3
+/// convolutions are of the options' kind; the shortcut (option A for CIFAR, 1x1 conv + BN for ImageNet) is the
+/// caller's, null for the identity.
+/// </summary>
+public sealed class BasicBlock : Module<Tensor, Tensor>
+{
+    private readonly Module<Tensor, Tensor> conv1;
+    private readonly Module<Tensor, Tensor> bn1;
+    private readonly Module<Tensor, Tensor> conv2;
+    private readonly Module<Tensor, Tensor> bn2;
+    private readonly Module<Tensor, Tensor>? se;
+    private readonly Module<Tensor, Tensor>? downsample;
+
+    public BasicBlock(int inPlanes, int planes, int stride, ConvOptions options, Module<Tensor, Tensor>? downsample)
+        : base(nameof(BasicBlock))
+    {
+        conv1 = options.Conv(inPlanes, planes, 3, stride);
+        bn1 = BatchNorm2d(planes);
+        conv2 = options.Conv(planes, planes, 3);
+        bn2 = BatchNorm2d(planes);
+        se = options.SqueezeExcitationOn(planes);
+        this.downsample = downsample;
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        var x = bn1.call(conv1.call(input)).relu_();
+        x = bn2.call(conv2.call(x));
+        if (se is not null) x = se.call(x);
+        var identity = downsample is null ? input : downsample.call(input);
+        return x.add_(identity).relu_().MoveToOuterDisposeScope();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            conv1.Dispose();
+            bn1.Dispose();
+            conv2.Dispose();
+            bn2.Dispose();
+            se?.Dispose();
+            downsample?.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+}
