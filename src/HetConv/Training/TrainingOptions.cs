@@ -9,11 +9,17 @@ public sealed record TrainingOptions
     /// <summary>The model's name (e.g. <c>resnet20</c>); how it is built is up to the caller's model factory.</summary>
     public string Model { get; init; } = "resnet20";
 
-    /// <summary>The convolution kind: standard, hetconv, gwc-pwc or dwc-pwc.</summary>
-    public string Conv { get; init; } = "hetconv";
+    /// <summary>The convolution kind: standard, hetconv, gwc-pwc or dwc-pwc (null: hetconv when a part is given, else the model's own).</summary>
+    public string? Conv { get; init; }
 
-    /// <summary>HetConv's part P, or C for per-channel.</summary>
-    public string Part { get; init; } = "4";
+    /// <summary>HetConv's part P, or C for per-channel (null: the model's own convolutions).</summary>
+    public string? Part { get; init; } = "4";
+
+    /// <summary>GWC's groups, for conv gwc-pwc.</summary>
+    public int? Groups { get; init; }
+
+    /// <summary>Squeeze-and-Excitation in every block.</summary>
+    public bool SqueezeExcitation { get; init; }
 
     public string DataSet { get; init; } = "fashion-mnist";
     public string DataDirectory { get; init; } = "/usr/share/datasets/fashion-mnist";
