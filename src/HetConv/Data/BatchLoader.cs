@@ -41,10 +41,10 @@ public sealed class BatchLoader : IDisposable
     /// </summary>
     public IEnumerable<(Tensor Inputs, Tensor Labels)> Batches(SeededRandom? random = null)
     {
-        if (random is null)
-            for (int i = 0; i < order.Length; i++) order[i] = i;
-        else
-            random.Shuffle(order);
+        // From the data set's order each time, so an epoch's order depends on the generator alone (and a
+        // resumed run, which restores the generator, sees the same orders).
+        for (int i = 0; i < order.Length; i++) order[i] = i;
+        random?.Shuffle(order);
         for (int start = 0; start < data.Count; start += BatchSize)
         {
             int n = Math.Min(BatchSize, data.Count - start);

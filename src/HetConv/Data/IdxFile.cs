@@ -88,10 +88,13 @@ public static class IdxFile
             dims[i] = BinaryPrimitives.ReadInt32BigEndian(header[(4 + 4 * i)..]);
             if (dims[i] <= 0)
                 throw new DataFormatException(name, $"has dimension {i} of size {dims[i]} in its header; sizes must be positive.");
-            payload *= dims[i]; // at most 3 factors below 2^31: no overflow in a long
         }
-        if (payload > Array.MaxLength)
-            throw new DataFormatException(name, $"claims {Shape(dims)} = {payload} bytes, more than one array can hold.");
+        foreach (int d in dims)
+        {
+            payload *= d; // below 2^31 times below 2^31 before the check: no overflow in a long
+            if (payload > Array.MaxLength)
+                throw new DataFormatException(name, $"claims {Shape(dims)} bytes, more than one array can hold.");
+        }
         if (exactLength is { } length && headerLength + payload != length)
             throw new DataFormatException(name, length < headerLength + payload
                 ? $"is truncated: its header claims {Shape(dims)} ({headerLength + payload} bytes), but the file has {length} bytes."
