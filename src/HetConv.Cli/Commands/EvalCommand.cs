@@ -28,13 +28,15 @@ public static class EvalCommand
         var limit = new Option<int?>("--limit") { Description = "evaluate only the first N images" };
         var batchSize = new Option<int>("--batch-size", "-b") { Description = "images per batch", DefaultValueFactory = _ => 256 };
         var device = new Option<string>("--device") { Description = "cpu or cuda", DefaultValueFactory = _ => "cpu" };
+        var threads = ThreadsOption.Create();
         var output = new Option<string?>("--out", "-o") { Description = $"directory for {ConfusionPlot} and {ResultFile} (default: the checkpoint's directory)" };
         var command = new Command("eval", "Evaluate a checkpoint: accuracy, per-class accuracy, confusion matrix, latency per image.")
         {
-            checkpoint, data, dataSet, split, limit, batchSize, device, output,
+            checkpoint, data, dataSet, split, limit, batchSize, device, output, threads,
         };
         command.SetAction(result =>
         {
+            ThreadsOption.Apply(result, threads);
             string path = result.GetValue(checkpoint)!;
             CheckpointState state;
             try

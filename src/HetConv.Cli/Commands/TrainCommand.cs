@@ -38,15 +38,17 @@ public static class TrainCommand
         var trainLimit = new Option<int?>("--train-limit") { Description = "use only the first N training images" };
         var testLimit = new Option<int?>("--test-limit") { Description = "use only the first N test images" };
         var output = new Option<string?>("--out", "-o") { Description = "run directory for checkpoints, metrics, plots and summary (default: runs/<model>-<conv>-<dataset>-<time>)" };
+        var threads = ThreadsOption.Create();
         var resume = new Option<string?>("--resume") { Description = "continue the run in this directory from its last checkpoint (its options are kept)" };
 
         var command = new Command("train", "Train a model on images; with no arguments, the main job: HetConv ResNet-20 (P = 4) on Fashion-MNIST.")
         {
             model, conv, part, groups, se, data, dataSet, epochs, batchSize, lr, schedule, warmup, stepEpochs, milestones, gamma,
-            momentum, nesterov, weightDecay, noAugment, seed, device, trainLimit, testLimit, output, resume,
+            momentum, nesterov, weightDecay, noAugment, seed, device, trainLimit, testLimit, output, resume, threads,
         };
         command.SetAction(result =>
         {
+            ThreadsOption.Apply(result, threads);
             if (result.GetValue(resume) is { } runDirectory)
                 return Resume(runDirectory);
 
@@ -96,6 +98,8 @@ public static class TrainCommand
 
             var train = DataSetLoading.Load(kind, dataDirectory, DataSplit.Train);
             var test = DataSetLoading.Load(kind, dataDirectory, DataSplit.Test);
+            // Settings only the model can check (e.g. a part that does not divide a layer's channels).
+            Usage(() => ModelFactories.Zoo(options, train.Channels, train.ClassCount).Dispose());
             Console.Out.WriteLine(Invariant(
                 $"Training {options.Model} {Trainer.ConvDescription(options)} on {options.DataSet} ({Math.Min(train.Count, options.TrainLimit ?? int.MaxValue)} training / {Math.Min(test.Count, options.TestLimit ?? int.MaxValue)} test images, {train.Channels}x{train.Height}x{train.Width}, {train.ClassCount} classes), {options.Epochs} epochs; outputs in {Path.GetFullPath(outDirectory)}"));
             return Run(outDirectory, observer => new Trainer(ModelFactories.Zoo, observer).Train(options, train, test, outDirectory, Cancellation()));
