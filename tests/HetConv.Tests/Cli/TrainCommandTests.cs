@@ -13,7 +13,7 @@ public sealed class ReferenceRun : IDisposable
     // One thread: the tests run beside others, and two OpenMP threads on two busy cores wait for each other.
     public static readonly string[] Arguments =
     {
-        "train", "--model", "resnet20", "--part", "4", "--train-limit", "640", "--test-limit", "200",
+        "train", "--model", "resnet20", "--part", "4", "--train-limit", "1280", "--test-limit", "200",
         "--batch-size", "64", "--epochs", "3", "--seed", "5", "--threads", "1",
     };
 
