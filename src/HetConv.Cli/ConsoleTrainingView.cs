@@ -24,10 +24,10 @@ internal sealed class ConsoleTrainingView : ITrainingObserver
             return training(new ConsoleTrainingView());
         T result = default!;
         AnsiConsole.Progress()
-            .AutoClear(false)
-            .HideCompleted(false)
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
-                new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .AutoClear(true)
+            .HideCompleted(true)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn { Width = 24 }, new PercentageColumn(),
+                new RemainingTimeColumn())
             .Start(ctx => result = training(new ConsoleTrainingView { context = ctx }));
         return result;
     }
@@ -42,12 +42,12 @@ internal sealed class ConsoleTrainingView : ITrainingObserver
     {
         if (task is null) return;
         task.Value = batch;
-        task.Description = Invariant($"epoch {epoch}/{epochs}  batch {batch}/{batchesPerEpoch}  loss {loss:F4}  acc {100 * accuracy:F2}%  {imagesPerSecond:F0} img/s");
+        task.Description = Invariant($"epoch {epoch}/{epochs} {batch}/{batchesPerEpoch} loss {loss:F3} acc {100 * accuracy:F1}% {imagesPerSecond:F0} img/s");
     }
 
     public void Evaluating(int epoch)
     {
-        if (task is not null) task.Description = $"epoch {epoch}/{epochs}  testing...";
+        if (task is not null) task.Description = $"epoch {epoch}/{epochs} testing...";
     }
 
     public void EpochDone(EpochMetrics m, int epochs)
@@ -60,8 +60,9 @@ internal sealed class ConsoleTrainingView : ITrainingObserver
             Console.Out.Flush();
             return;
         }
-        task!.Description = Markup.Escape(line);
-        task.Value = task.MaxValue;
+        // Written through Spectre so the line lands above the live bar, which then starts the next epoch.
+        AnsiConsole.WriteLine(line);
+        task!.Value = task.MaxValue;
         task.StopTask();
         if (m.Epoch < epochs) NewTask(m.Epoch + 1, (int)task.MaxValue);
     }
