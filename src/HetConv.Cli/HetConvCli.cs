@@ -12,6 +12,8 @@ public static class HetConvCli
         root.Subcommands.Add(LayerCommand.Create());
         root.Subcommands.Add(TrainCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
+        root.Subcommands.Add(FlopsCommand.Create());
+        root.Subcommands.Add(TablesCommand.Create());
         return root;
     }
 

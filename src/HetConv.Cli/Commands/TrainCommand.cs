@@ -15,10 +15,12 @@ public static class TrainCommand
     {
         var defaults = new TrainingOptions();
         var model = new Option<string>("--model", "-m") { Description = "zoo model (resnet20, resnet56, vgg16-cifar, ...)", DefaultValueFactory = _ => defaults.Model };
-        var conv = new Option<string?>("--conv") { Description = "convolution: standard, hetconv, gwc-pwc or dwc-pwc (default: hetconv)" };
-        var part = new Option<string?>("--part", "-p") { Description = "HetConv part P (1 = standard convolution) or C for per-channel (default: 4 with hetconv)" };
-        var groups = new Option<int?>("--groups") { Description = "groups G for --conv gwc-pwc" };
-        var se = new Option<bool>("--se") { Description = "add Squeeze-and-Excitation (reduction 8) to every block" };
+        var conv = ModelOptions.Conv();
+        conv.Description = "convolution kind for every KxK layer after the stem: standard, hetconv, gwc-pwc, dwc-pwc (default: hetconv)";
+        var part = ModelOptions.Part();
+        part.Description += " (default: 4 with hetconv; 1 is a standard convolution)";
+        var groups = ModelOptions.Groups();
+        var se = ModelOptions.SqueezeExcitation();
         var data = new Option<string>("--data") { Description = "data directory: MNIST-format IDX files (raw or .gz) or CIFAR-10/100 binary files", DefaultValueFactory = _ => DataSets.DefaultDirectory };
         var dataSet = new Option<string>("--dataset") { Description = "fashion-mnist, mnist, cifar10, cifar100 or auto (from the directory's files)", DefaultValueFactory = _ => "auto" };
         var epochs = new Option<int>("--epochs", "-e") { Description = "epochs to train", DefaultValueFactory = _ => defaults.Epochs };
@@ -88,9 +90,10 @@ public static class TrainCommand
             Usage(() =>
             {
                 options.Validate();
-                ModelFactories.ZooOptions(options);
                 Trainer.ParseDevice(options.Device);
             });
+            ModelOptions.Entry(options.Model);
+            var convOptions = ModelOptions.Resolve(options.Model, options.Conv, options.Part, options.Groups, options.SqueezeExcitation);
             string outDirectory = result.GetValue(output)
                 ?? Path.Combine("runs", $"{options.Model}-{Trainer.ConvDescription(options)}-{options.DataSet}-{DateTime.Now:yyyyMMdd-HHmmss}");
             if (File.Exists(Path.Combine(outDirectory, Trainer.LastCheckpoint)))
@@ -99,7 +102,7 @@ public static class TrainCommand
             var train = DataSetLoading.Load(kind, dataDirectory, DataSplit.Train);
             var test = DataSetLoading.Load(kind, dataDirectory, DataSplit.Test);
             // Settings only the model can check (e.g. a part that does not divide a layer's channels).
-            Usage(() => ModelFactories.Zoo(options, train.Channels, train.ClassCount).Dispose());
+            ModelOptions.Build(options.Model, convOptions, train.ClassCount, train.Channels).Dispose();
             Console.Out.WriteLine(Invariant(
                 $"Training {options.Model} {Trainer.ConvDescription(options)} on {options.DataSet} ({Math.Min(train.Count, options.TrainLimit ?? int.MaxValue)} training / {Math.Min(test.Count, options.TestLimit ?? int.MaxValue)} test images, {train.Channels}x{train.Height}x{train.Width}, {train.ClassCount} classes), {options.Epochs} epochs; outputs in {Path.GetFullPath(outDirectory)}"));
             return Run(outDirectory, observer => new Trainer(ModelFactories.Zoo, observer).Train(options, train, test, outDirectory, Cancellation()));

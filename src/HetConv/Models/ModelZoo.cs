@@ -28,11 +28,11 @@ public static class ModelZoo
     {
         ResNet(20), ResNet(32), ResNet(44), ResNet(56), ResNet(110),
         new("vgg16-cifar", "VGG-16 with BN for CIFAR (Li et al.: 13 convs, classifier 512-512-classes)", Cifar, 10,
-            ConvOptions.Standard, (o, classes, channels) => new CifarVgg(o, classes, channels)),
+            ConvOptions.Standard, (o, classes, channels) => Vgg16.Cifar(o, classes, channels)),
         new("mobilenet-cifar", "MobileNet v1 for CIFAR (stem 3->32 at stride 1, 13 depth-wise separable blocks)", Cifar, 10,
             ConvOptions.DepthwisePointwise, (o, classes, channels) => new CifarMobileNet(o, classes, channels)),
         new("vgg16", "VGG-16 with BN for ImageNet (TorchVision's vgg16_bn without conv biases)", ImageNet, 1000,
-            ConvOptions.Standard, (o, classes, channels) => new ImageNetVgg(o, classes, channels)),
+            ConvOptions.Standard, (o, classes, channels) => Vgg16.ImageNet(o, classes, channels)),
         new("resnet34", "ResNet-34 for ImageNet (TorchVision's form)", ImageNet, 1000,
             ConvOptions.Standard, (o, classes, channels) => ImageNetResNet.ResNet34(o, classes, channels)),
         new("resnet50", "ResNet-50 for ImageNet (TorchVision's v1.5 form: stride on the 3x3)", ImageNet, 1000,

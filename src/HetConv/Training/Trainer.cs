@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using HetConv.Data;
+using HetConv.Profiling;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -78,9 +79,11 @@ public sealed class Trainer(ModelFactory modelFactory, ITrainingObserver? observ
         }
 
         using var trainLoader = new BatchLoader(train, options.BatchSize, normalization, options.Augment ? Augmentation.Standard : null);
-        using var testLoader = new BatchLoader(test, Math.Max(options.BatchSize, 256), normalization);
-        long parameters = model.parameters().Sum(p => p.numel());
-        long flops = ModelCost.MultiplyAccumulates(model, new long[] { train.Channels, train.Height, train.Width }, device);
+        // Test batches of the training size reuse the memory training already holds (a larger size makes the
+        // allocator grow the heap on the first test passes).
+        using var testLoader = new BatchLoader(test, options.BatchSize, normalization);
+        var profile = ModelProfiler.Profile(model, new long[] { train.Channels, train.Height, train.Width }, FlopConvention.Macs);
+        long parameters = profile.Params, flops = profile.FlopCount;
         int batches = trainLoader.BatchCount;
         observer.Starting(history.Count + 1, options.Epochs, batches);
 

@@ -1,8 +1,9 @@
 namespace HetConv.Training;
 
 /// <summary>
-/// A run's result, written as <c>summary.json</c>: what was trained, its cost (FLOPs as multiply-accumulates
-/// of one forward pass on one image, learnable parameters), accuracies as fractions in 0..1, and speed.
+/// A run's result, written as <c>summary.json</c>: what was trained, its cost (FLOPs as multiply-accumulates of
+/// convolutions and linear layers for one image, the profiler's <c>macs</c> convention; learnable parameters),
+/// accuracies as fractions in 0..1, and speed.
 /// </summary>
 public sealed record TrainingSummary
 {
