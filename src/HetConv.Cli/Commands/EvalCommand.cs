@@ -73,7 +73,9 @@ public static class EvalCommand
                 throw new CliUsageException(
                     $"{path} was trained on {state.InChannels}x{state.Height}x{state.Width} images in {state.ClassNames.Length} classes; {directory} holds {images.Channels}x{images.Height}x{images.Width} in {images.ClassCount}.");
 
-            using var model = ModelFactories.Zoo(state.Options, state.InChannels, state.ClassNames.Length);
+            ModelOptions.Entry(state.Options.Model);
+            var conv = ModelOptions.Resolve(state.Options.Model, state.Options.Conv, state.Options.Part, state.Options.Groups, state.Options.SqueezeExcitation);
+            using var model = ModelOptions.Build(state.Options.Model, conv, state.ClassNames.Length, state.InChannels);
             try
             {
                 Checkpoint.Restore(path, model);
