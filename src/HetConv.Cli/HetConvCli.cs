@@ -12,6 +12,8 @@ public static class HetConvCli
         var root = new RootCommand("HetConv.NET: heterogeneous-kernel convolutions (Singh et al., CVPR 2019) on TorchSharp.");
         root.Subcommands.Add(LayerCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(TrainCommand.Create());
+        root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(FlopsCommand.Create());
         root.Subcommands.Add(TablesCommand.Create());
         return root;

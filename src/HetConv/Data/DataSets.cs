@@ -1,0 +1,65 @@
+namespace HetConv.Data;
+
+/// <summary>Finds and loads a data set from a directory; the default is Debian's Fashion-MNIST package.</summary>
+public static class DataSets
+{
+    /// <summary>Where Debian's <c>dataset-fashion-mnist</c> package installs the IDX files.</summary>
+    public const string DefaultDirectory = "/usr/share/datasets/fashion-mnist";
+
+    public const string InstallHint = "Install Fashion-MNIST with: sudo apt-get install -y dataset-fashion-mnist";
+
+    public static readonly IReadOnlyList<string> FashionMnistClasses = new[]
+    {
+        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    };
+
+    /// <summary>Command-line names: fashion-mnist, mnist, cifar10, cifar100.</summary>
+    public static string Name(DataSetKind kind) => kind switch
+    {
+        DataSetKind.FashionMnist => "fashion-mnist",
+        DataSetKind.Mnist => "mnist",
+        DataSetKind.Cifar10 => "cifar10",
+        DataSetKind.Cifar100 => "cifar100",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
+
+    public static DataSetKind Parse(string name)
+    {
+        foreach (var kind in Enum.GetValues<DataSetKind>())
+            if (Name(kind).Equals(name.Trim(), StringComparison.OrdinalIgnoreCase))
+                return kind;
+        throw new ArgumentException($"unknown data set '{name}'; known: {string.Join(", ", Enum.GetValues<DataSetKind>().Select(Name))}.");
+    }
+
+    /// <summary>
+    /// The kind a directory holds, from its file names: CIFAR-10's or CIFAR-100's binary files, otherwise
+    /// MNIST format (Fashion-MNIST when it is the default directory or named so).
+    /// </summary>
+    public static DataSetKind Detect(string directory)
+    {
+        bool Has(string file) =>
+            File.Exists(Path.Combine(directory, file)) || Directory.EnumerateDirectories(directory).Any(d => File.Exists(Path.Combine(d, file)));
+        if (Directory.Exists(directory))
+        {
+            if (Has("data_batch_1.bin") || Has("test_batch.bin")) return DataSetKind.Cifar10;
+            if (Has("train.bin") || Has("test.bin")) return DataSetKind.Cifar100;
+        }
+        return Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)))
+            .Contains("fashion", StringComparison.OrdinalIgnoreCase) ? DataSetKind.FashionMnist : DataSetKind.Mnist;
+    }
+
+    public static ImageDataSet Load(DataSetKind kind, string directory, DataSplit split)
+    {
+        bool isDefault = Path.GetFullPath(directory).TrimEnd('/') == DefaultDirectory;
+        return kind switch
+        {
+            DataSetKind.FashionMnist => MnistFormat.Load(directory, split, Name(kind), FashionMnistClasses, isDefault ? InstallHint : null),
+            DataSetKind.Mnist => MnistFormat.Load(directory, split, Name(kind), Digits, isDefault ? InstallHint : null),
+            DataSetKind.Cifar10 => CifarBinary.LoadCifar10(directory, split),
+            DataSetKind.Cifar100 => CifarBinary.LoadCifar100(directory, split),
+            _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+        };
+    }
+
+    private static readonly IReadOnlyList<string> Digits = Enumerable.Range(0, 10).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+}

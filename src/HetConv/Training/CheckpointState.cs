@@ -1,0 +1,28 @@
+using HetConv.Data;
+
+namespace HetConv.Training;
+
+/// <summary>
+/// What a checkpoint holds besides the tensors: the run's options, how far it got, the random generators'
+/// states, how the data was normalised and shaped, and the metrics so far.
+/// </summary>
+public sealed record CheckpointState
+{
+    public required TrainingOptions Options { get; init; }
+
+    /// <summary>Epochs finished; the next epoch to run is this plus one.</summary>
+    public required int EpochsDone { get; init; }
+
+    /// <summary>The data order and augmentation generator (<see cref="SeededRandom.State"/>).</summary>
+    public required ulong[] DataRandomState { get; init; }
+
+    /// <summary>libtorch's CPU generator (dropout and other random layers).</summary>
+    public required byte[] TorchRandomState { get; init; }
+
+    public required ChannelNormalization Normalization { get; init; }
+    public required int InChannels { get; init; }
+    public required int Height { get; init; }
+    public required int Width { get; init; }
+    public required string[] ClassNames { get; init; }
+    public required List<EpochMetrics> History { get; init; }
+}

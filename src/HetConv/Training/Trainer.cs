@@ -1,0 +1,226 @@
+using System.Diagnostics;
+using System.Text.Json;
+using HetConv.Data;
+using HetConv.Profiling;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace HetConv.Training;
+
+/// <summary>
+/// Trains a classifier with SGD (momentum, weight decay, a learning-rate schedule per batch) and writes the run
+/// directory: <c>config.json</c>, <c>metrics.csv</c>, <c>last.ckpt</c> and <c>best.ckpt</c> (by test accuracy),
+/// <c>loss.png</c>, <c>accuracy.png</c> and <c>summary.json</c>, all rewritten atomically after every epoch.
+/// A resumed run continues from <c>last.ckpt</c> with the same data order, augmentation and schedule.
+/// </summary>
+public sealed class Trainer(ModelFactory modelFactory, ITrainingObserver? observer = null)
+{
+    public const string ConfigFile = "config.json";
+    public const string MetricsFile = "metrics.csv";
+    public const string LastCheckpoint = "last.ckpt";
+    public const string BestCheckpoint = "best.ckpt";
+    public const string SummaryFile = "summary.json";
+    public const string LossPlot = "loss.png";
+    public const string AccuracyPlot = "accuracy.png";
+
+    private readonly ITrainingObserver observer = observer ?? new SilentObserver();
+
+    /// <summary>Starts a new run in <paramref name="runDirectory"/>, which must not hold one already.</summary>
+    public TrainingSummary Train(TrainingOptions options, ImageDataSet train, ImageDataSet test, string runDirectory, CancellationToken cancel = default)
+    {
+        options.Validate();
+        if (File.Exists(Path.Combine(runDirectory, LastCheckpoint)))
+            throw new IOException($"{runDirectory} already holds a run ({LastCheckpoint}); resume it or choose another output directory.");
+        Directory.CreateDirectory(runDirectory);
+        AtomicFile.WriteText(Path.Combine(runDirectory, ConfigFile), JsonSerializer.Serialize(options, TrainingOptions.Json));
+        train = Limit(train, options.TrainLimit);
+        test = Limit(test, options.TestLimit);
+        return Loop(options, train, test, runDirectory, resumeFrom: null, cancel);
+    }
+
+    /// <summary>Continues the run in <paramref name="runDirectory"/> from its last checkpoint.</summary>
+    public TrainingSummary Resume(string runDirectory, ImageDataSet train, ImageDataSet test, CancellationToken cancel = default)
+    {
+        string last = Path.Combine(runDirectory, LastCheckpoint);
+        var state = Checkpoint.ReadState(last);
+        train = Limit(train, state.Options.TrainLimit);
+        test = Limit(test, state.Options.TestLimit);
+        if (train.Channels != state.InChannels || train.Height != state.Height || train.Width != state.Width || train.ClassCount != state.ClassNames.Length)
+            throw new DataFormatException(last,
+                $"was trained on {state.InChannels}x{state.Height}x{state.Width} images in {state.ClassNames.Length} classes; the data given is {train.Channels}x{train.Height}x{train.Width} in {train.ClassCount}.");
+        return Loop(state.Options, train, test, runDirectory, last, cancel);
+    }
+
+    /// <summary>The run directory's options, for a caller that must load the data before resuming.</summary>
+    public static TrainingOptions OptionsOf(string runDirectory) =>
+        Checkpoint.ReadState(Path.Combine(runDirectory, LastCheckpoint)).Options;
+
+    private TrainingSummary Loop(TrainingOptions options, ImageDataSet train, ImageDataSet test, string runDirectory, string? resumeFrom, CancellationToken cancel)
+    {
+        var device = ParseDevice(options.Device);
+        random.manual_seed(options.Seed);
+        using var model = modelFactory(options, train.Channels, train.ClassCount);
+        model.to(device);
+        using var optimizer = optim.SGD(model.parameters(), options.Schedule.LearningRate, options.Momentum,
+            weight_decay: options.WeightDecay, nesterov: options.Nesterov);
+
+        var normalization = ChannelNormalization.Of(train);
+        var dataRandom = new SeededRandom(options.Seed);
+        var history = new List<EpochMetrics>();
+        if (resumeFrom is not null)
+        {
+            var state = Checkpoint.Restore(resumeFrom, model, optimizer);
+            normalization = state.Normalization;
+            dataRandom = SeededRandom.FromState(state.DataRandomState);
+            history = state.History;
+            using var rngState = tensor(state.TorchRandomState, ScalarType.Byte);
+            random.set_rng_state(rngState);
+        }
+
+        using var trainLoader = new BatchLoader(train, options.BatchSize, normalization, options.Augment ? Augmentation.Standard : null);
+        // Test batches of the training size reuse the memory training already holds (a larger size makes the
+        // allocator grow the heap on the first test passes).
+        using var testLoader = new BatchLoader(test, options.BatchSize, normalization);
+        var profile = ModelProfiler.Profile(model, new long[] { train.Channels, train.Height, train.Width }, FlopConvention.Macs);
+        long parameters = profile.Params, flops = profile.FlopCount;
+        int batches = trainLoader.BatchCount;
+        observer.Starting(history.Count + 1, options.Epochs, batches);
+
+        for (int epoch = history.Count + 1; epoch <= options.Epochs; epoch++)
+        {
+            var clock = Stopwatch.StartNew();
+            var (trainLoss, trainAccuracy, lastRate) = TrainEpoch(model, optimizer, trainLoader, dataRandom, options, epoch, device, cancel);
+            double trainSeconds = clock.Elapsed.TotalSeconds;
+            observer.Evaluating(epoch);
+            var result = Evaluation.Run(model, testLoader, device, test.ClassCount);
+            var metrics = new EpochMetrics(epoch, lastRate, trainLoss, trainAccuracy, result.Loss, result.Accuracy,
+                clock.Elapsed.TotalSeconds, train.Count / trainSeconds, Environment.WorkingSet / (1024.0 * 1024));
+            bool best = history.Count == 0 || result.Accuracy > history.Max(m => m.TestAccuracy);
+            history.Add(metrics);
+
+            using var torchRandom = random.get_rng_state();
+            var state = new CheckpointState
+            {
+                Options = options,
+                EpochsDone = epoch,
+                DataRandomState = dataRandom.State,
+                TorchRandomState = torchRandom.data<byte>().ToArray(),
+                Normalization = normalization,
+                InChannels = train.Channels,
+                Height = train.Height,
+                Width = train.Width,
+                ClassNames = train.ClassNames.ToArray(),
+                History = history,
+            };
+            Checkpoint.Save(Path.Combine(runDirectory, LastCheckpoint), state, model, optimizer);
+            if (best)
+                Checkpoint.Save(Path.Combine(runDirectory, BestCheckpoint), state, model, optimizer);
+            WriteReports(runDirectory, options, history, train, test, flops, parameters, device);
+            observer.EpochDone(metrics, options.Epochs);
+        }
+        return WriteReports(runDirectory, options, history, train, test, flops, parameters, device);
+    }
+
+    private (double Loss, double Accuracy, double LastRate) TrainEpoch(nn.Module<Tensor, Tensor> model, SGD optimizer, BatchLoader loader,
+        SeededRandom dataRandom, TrainingOptions options, int epoch, Device device, CancellationToken cancel)
+    {
+        model.train();
+        int batches = loader.BatchCount, batch = 0;
+        double lossSum = 0, rate = 0;
+        long correct = 0, seen = 0;
+        var clock = Stopwatch.StartNew();
+        foreach (var (inputs, labels) in loader.Batches(dataRandom))
+        {
+            cancel.ThrowIfCancellationRequested();
+            rate = options.Schedule.At(epoch - 1, batch, batches, options.Epochs);
+            foreach (var group in optimizer.ParamGroups) group.LearningRate = rate;
+
+            using var scope = NewDisposeScope();
+            var x = inputs.to(device);
+            var y = labels.to(device);
+            optimizer.zero_grad();
+            var logits = model.call(x);
+            var loss = nn.functional.cross_entropy(logits, y);
+            float lossValue = loss.item<float>();
+            if (!float.IsFinite(lossValue))
+                throw new NonFiniteLossException(epoch, batch + 1, rate, lossValue);
+            loss.backward();
+            optimizer.step();
+
+            long n = labels.shape[0];
+            lossSum += lossValue * n;
+            correct += logits.argmax(1).eq(y).sum().item<long>();
+            seen += n;
+            batch++;
+            observer.BatchDone(epoch, batch, batches, lossSum / seen, (double)correct / seen, seen / clock.Elapsed.TotalSeconds);
+        }
+        return (lossSum / seen, (double)correct / seen, rate);
+    }
+
+    private static TrainingSummary WriteReports(string runDirectory, TrainingOptions options, List<EpochMetrics> history,
+        ImageDataSet train, ImageDataSet test, long flops, long parameters, Device device)
+    {
+        MetricsCsv.Write(Path.Combine(runDirectory, MetricsFile), history);
+        string title = $"{options.Model} {ConvDescription(options)} on {options.DataSet}";
+        TrainingPlots.SaveLoss(Path.Combine(runDirectory, LossPlot), history, title);
+        TrainingPlots.SaveAccuracy(Path.Combine(runDirectory, AccuracyPlot), history, title);
+        var best = history.MaxBy(m => m.TestAccuracy)!;
+        var summary = new TrainingSummary
+        {
+            Model = options.Model,
+            Conv = ConvDescription(options),
+            Part = options.Part ?? "1",
+            DataSet = options.DataSet,
+            Flops = flops,
+            Params = parameters,
+            BestTestAccuracy = best.TestAccuracy,
+            BestEpoch = best.Epoch,
+            FinalTestAccuracy = history[^1].TestAccuracy,
+            FinalTestLoss = history[^1].TestLoss,
+            Epochs = history.Count,
+            EpochsPlanned = options.Epochs,
+            SecondsPerEpoch = history.Average(m => m.Seconds),
+            ImagesPerSecond = history.Average(m => m.ImagesPerSecond),
+            TotalSeconds = history.Sum(m => m.Seconds),
+            TrainImages = train.Count,
+            TestImages = test.Count,
+            Device = options.Device,
+            Threads = get_num_threads(),
+            RunDirectory = Path.GetFullPath(runDirectory),
+        };
+        AtomicFile.WriteText(Path.Combine(runDirectory, SummaryFile), JsonSerializer.Serialize(summary, TrainingOptions.Json));
+        return summary;
+    }
+
+    /// <summary>The convolution in the paper's notation when the zoo knows the words (P4, PC, GWC4_PWC...).</summary>
+    public static string ConvDescription(TrainingOptions options)
+    {
+        try
+        {
+            return ModelFactories.ZooOptions(options).ToString();
+        }
+        catch (ArgumentException)
+        {
+            return $"{options.Conv ?? "default"} P{options.Part ?? "1"}";
+        }
+    }
+
+    /// <summary>cpu, cuda or cuda:N; CUDA only when libtorch sees a device.</summary>
+    public static Device ParseDevice(string name)
+    {
+        string n = name.Trim().ToLowerInvariant();
+        if (n == "cpu") return CPU;
+        if (n == "cuda" || n.StartsWith("cuda:", StringComparison.Ordinal))
+        {
+            if (!cuda.is_available())
+                throw new ArgumentException($"device '{name}' was asked for, but libtorch sees no CUDA device (this build ships the CPU libtorch).");
+            return device(n);
+        }
+        throw new ArgumentException($"unknown device '{name}'; use cpu, cuda or cuda:N.");
+    }
+
+    private static ImageDataSet Limit(ImageDataSet data, int? limit) => limit is { } n ? data.Take(n) : data;
+
+    private sealed class SilentObserver : ITrainingObserver;
+}

@@ -1,0 +1,114 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace HetConv.Tests.Cli;
+
+/// <summary>
+/// Runs the built <c>hetconv</c> command as a child process. The test project references the CLI project, so its
+/// assembly and runtime configuration are copied next to the tests; the same <c>dotnet</c> host runs it.
+/// </summary>
+internal sealed class CliProcess : IDisposable
+{
+    private readonly Process process;
+    private readonly StringBuilder stdout = new();
+    private readonly StringBuilder stderr = new();
+    private readonly List<string> lines = new();
+
+    public CliProcess(params string[] args)
+    {
+        string cli = Path.Combine(AppContext.BaseDirectory, "HetConv.Cli.dll");
+        if (!File.Exists(cli))
+            throw new FileNotFoundException($"the command-line assembly is not next to the tests: {cli}");
+        string host = Environment.ProcessPath is { } path && Path.GetFileNameWithoutExtension(path) == "dotnet" ? path : "dotnet";
+        var start = new ProcessStartInfo(host)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        start.ArgumentList.Add("exec");
+        start.ArgumentList.Add(cli);
+        foreach (var a in args) start.ArgumentList.Add(a);
+        process = new Process { StartInfo = start };
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (lines)
+            {
+                lines.Add(e.Data);
+                stdout.AppendLine(e.Data);
+            }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (lines) stderr.AppendLine(e.Data);
+        };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public string Output
+    {
+        get { lock (lines) return stdout.ToString(); }
+    }
+
+    public string Error
+    {
+        get { lock (lines) return stderr.ToString(); }
+    }
+
+    public bool HasExited => process.HasExited;
+
+    /// <summary>Waits for a line of standard output that starts with <paramref name="prefix"/>.</summary>
+    public string WaitForLine(string prefix, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < timeout)
+        {
+            lock (lines)
+            {
+                var line = lines.FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal));
+                if (line is not null) return line;
+            }
+            if (process.HasExited)
+                throw new InvalidOperationException($"hetconv exited ({process.ExitCode}) before printing '{prefix}'.\n{Output}\n{Error}");
+            Thread.Sleep(50);
+        }
+        throw new TimeoutException($"no line '{prefix}' within {timeout}.\n{Output}\n{Error}");
+    }
+
+    public int WaitForExit(TimeSpan timeout)
+    {
+        if (!process.WaitForExit(timeout))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"hetconv did not finish within {timeout}.\n{Output}\n{Error}");
+        }
+        process.WaitForExit(); // drains the output handlers
+        return process.ExitCode;
+    }
+
+    /// <summary>SIGKILL: no handler runs, nothing is flushed, as when the machine loses the process.</summary>
+    public void Kill()
+    {
+        process.Kill(entireProcessTree: true);
+        process.WaitForExit();
+    }
+
+    /// <summary>Runs to the end and returns the exit code with both outputs.</summary>
+    public static (int ExitCode, string Output, string Error) Run(TimeSpan timeout, params string[] args)
+    {
+        using var child = new CliProcess(args);
+        int code = child.WaitForExit(timeout);
+        return (code, child.Output, child.Error);
+    }
+
+    public void Dispose()
+    {
+        if (!process.HasExited) process.Kill(entireProcessTree: true);
+        process.Dispose();
+    }
+}

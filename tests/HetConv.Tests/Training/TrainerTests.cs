@@ -1,0 +1,167 @@
+using System.Text.Json;
+using HetConv.Data;
+using HetConv.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace HetConv.Tests.Training;
+
+/// <summary>Whole training runs of <see cref="TinyNet"/> on real Fashion-MNIST subsets.</summary>
+public class TrainerTests
+{
+    private static TrainingOptions Options(int trainImages, int testImages, int epochs, int batch) => new()
+    {
+        Model = "tiny",
+        Conv = null,
+        Part = null,
+        TrainLimit = trainImages,
+        TestLimit = testImages,
+        Epochs = epochs,
+        BatchSize = batch,
+        Schedule = new LearningRateSchedule { Kind = ScheduleKind.OneCycle, LearningRate = 0.1, WarmupFraction = 0.15 },
+        Seed = 11,
+    };
+
+    [Fact]
+    public void Learns_a_fashion_mnist_subset_far_above_chance_and_writes_the_run_directory()
+    {
+        using var dir = new TempDirectory();
+        var options = Options(4000, 1000, epochs: 2, batch: 32);   // 250 steps
+        var summary = new Trainer(TinyNet.Factory).Train(options, FashionMnistSubset.Train, FashionMnistSubset.Test, dir.Path);
+
+        Assert.True(summary.BestTestAccuracy > 0.6, $"best test accuracy {summary.BestTestAccuracy} (chance: 0.1)");
+        Assert.True(summary.BestTestAccuracy >= summary.FinalTestAccuracy);
+        Assert.Equal((2, 4000, 1000), (summary.Epochs, summary.TrainImages, summary.TestImages));
+        Assert.Equal(TinyNet.FashionMnistMacs, summary.Flops);
+        Assert.Equal(TinyNet.Parameters, summary.Params);
+
+        var history = MetricsCsv.Read(Path.Combine(dir.Path, Trainer.MetricsFile));
+        Assert.Equal(new[] { 1, 2 }, history.Select(m => m.Epoch));
+        Assert.Equal(summary.FinalTestAccuracy, history[^1].TestAccuracy, 5);
+        Assert.True(history[1].TrainLoss < history[0].TrainLoss);
+
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir.Path, Trainer.SummaryFile)));
+        foreach (var key in new[] { "model", "part", "flops", "params", "best_test_accuracy", "final_test_accuracy", "epochs", "seconds_per_epoch", "images_per_second" })
+            Assert.True(json.RootElement.TryGetProperty(key, out _), $"summary.json lacks {key}");
+        Assert.InRange(json.RootElement.GetProperty("best_test_accuracy").GetDouble(), 0.6, 1.0);
+
+        var config = JsonSerializer.Deserialize<TrainingOptions>(File.ReadAllText(Path.Combine(dir.Path, Trainer.ConfigFile)), TrainingOptions.Json)!;
+        Assert.Equal(options.Schedule.Kind, config.Schedule.Kind);
+        Assert.Equal(options with { Schedule = config.Schedule }, config);
+
+        foreach (var png in new[] { Trainer.LossPlot, Trainer.AccuracyPlot })
+            Assert.Equal(new byte[] { 0x89, 0x50, 0x4E, 0x47 }, File.ReadAllBytes(Path.Combine(dir.Path, png))[..4]);
+        var best = Checkpoint.ReadState(Path.Combine(dir.Path, Trainer.BestCheckpoint));
+        Assert.Equal(summary.BestEpoch, best.EpochsDone);
+    }
+
+    /// <summary>Stops the run (as Ctrl+C would) at one batch, and records tensors alive after each epoch.</summary>
+    private sealed class Interrupter(int epoch, int batch, CancellationTokenSource cancel) : ITrainingObserver
+    {
+        public List<long> LiveTensors { get; } = new();
+
+        public void BatchDone(int e, int b, int batches, double loss, double accuracy, double imagesPerSecond)
+        {
+            if (e == epoch && b == batch) cancel.Cancel();
+        }
+
+        public void EpochDone(EpochMetrics metrics, int epochs) =>
+            LiveTensors.Add(DisposeScopeManager.Statistics.TensorStatistics.ThreadTotalLiveCount);
+    }
+
+    [Fact]
+    public void A_run_stopped_mid_epoch_and_resumed_ends_as_the_uninterrupted_run()
+    {
+        using var whole = new TempDirectory();
+        using var stopped = new TempDirectory();
+        var options = Options(1000, 300, epochs: 3, batch: 50);
+
+        var counter = new Interrupter(-1, -1, new CancellationTokenSource());
+        var reference = new Trainer(TinyNet.Factory, counter).Train(options, FashionMnistSubset.Train, FashionMnistSubset.Test, whole.Path);
+
+        using var cancel = new CancellationTokenSource();
+        Assert.ThrowsAny<OperationCanceledException>(() =>
+            new Trainer(TinyNet.Factory, new Interrupter(2, 7, cancel)).Train(options, FashionMnistSubset.Train, FashionMnistSubset.Test, stopped.Path, cancel.Token));
+        Assert.Equal(1, Checkpoint.ReadState(Path.Combine(stopped.Path, Trainer.LastCheckpoint)).EpochsDone);
+        Assert.Single(MetricsCsv.Read(Path.Combine(stopped.Path, Trainer.MetricsFile)));
+
+        var resumed = new Trainer(TinyNet.Factory).Resume(stopped.Path, FashionMnistSubset.Train, FashionMnistSubset.Test);
+
+        var expected = MetricsCsv.Read(Path.Combine(whole.Path, Trainer.MetricsFile));
+        var actual = MetricsCsv.Read(Path.Combine(stopped.Path, Trainer.MetricsFile));
+        Assert.Equal(expected.Count, actual.Count);
+        foreach (var (e, a) in expected.Zip(actual))
+        {
+            Assert.Equal(e.Epoch, a.Epoch);
+            Assert.Equal(e.LearningRate, a.LearningRate, 9);
+            Assert.Equal(e.TrainLoss, a.TrainLoss, 4);
+            Assert.Equal(e.TestLoss, a.TestLoss, 4);
+            Assert.Equal(e.TestAccuracy, a.TestAccuracy, 3);
+        }
+        Assert.Equal(reference.FinalTestAccuracy, resumed.FinalTestAccuracy, 3);
+
+        using var a1 = new TinyNet(1, 10);
+        using var a2 = new TinyNet(1, 10);
+        Checkpoint.Restore(Path.Combine(whole.Path, Trainer.LastCheckpoint), a1);
+        Checkpoint.Restore(Path.Combine(stopped.Path, Trainer.LastCheckpoint), a2);
+        foreach (var ((name, p1), (_, p2)) in a1.state_dict().Zip(a2.state_dict()))
+            TensorAssert.Close(p2, p1, rtol: 1e-3, what: name);
+
+        // No tensor is left behind by an epoch: as many alive after the third as after the first.
+        Assert.Equal(3, counter.LiveTensors.Count);
+        Assert.True(counter.LiveTensors[2] <= counter.LiveTensors[0], $"live tensors after epochs 1..3: {string.Join(", ", counter.LiveTensors)}");
+    }
+
+    /// <summary>TinyNet whose output turns NaN from its n-th training forward pass on.</summary>
+    private sealed class PoisonedNet : nn.Module<Tensor, Tensor>
+    {
+        private readonly TinyNet inner = new(1, 10);
+        private readonly int poisonAt;
+        private int calls;
+
+        public PoisonedNet(int poisonAt) : base(nameof(PoisonedNet))
+        {
+            this.poisonAt = poisonAt;
+            RegisterComponents();
+        }
+
+        public override Tensor forward(Tensor input)
+        {
+            var y = inner.call(input);
+            if (training && ++calls >= poisonAt) return y * float.NaN;
+            return y;
+        }
+    }
+
+    [Fact]
+    public void A_non_finite_loss_stops_training_and_keeps_the_last_good_checkpoint()
+    {
+        using var dir = new TempDirectory();
+        var options = Options(200, 100, epochs: 3, batch: 50);   // 4 batches per epoch
+        ModelFactory factory = (_, _, _) => new PoisonedNet(poisonAt: 6);
+        var e = Assert.Throws<NonFiniteLossException>(() =>
+            new Trainer(factory).Train(options, FashionMnistSubset.Train, FashionMnistSubset.Test, dir.Path));
+        Assert.Equal((2, 2), (e.Epoch, e.Batch));
+        Assert.Contains("NaN", e.Message);
+
+        var last = Path.Combine(dir.Path, Trainer.LastCheckpoint);
+        Assert.Equal(1, Checkpoint.ReadState(last).EpochsDone);
+        Assert.Single(MetricsCsv.Read(Path.Combine(dir.Path, Trainer.MetricsFile)));
+        using var restored = new PoisonedNet(int.MaxValue);
+        Checkpoint.Restore(last, restored);
+        using var noGrad = no_grad();
+        restored.eval();
+        Assert.True(restored.call(randn(2, 1, 28, 28)).isfinite().all().item<bool>());
+    }
+
+    [Fact]
+    public void Starting_over_an_existing_run_is_refused()
+    {
+        using var dir = new TempDirectory();
+        File.WriteAllText(Path.Combine(dir.Path, Trainer.LastCheckpoint), "a previous run");
+        var e = Assert.Throws<IOException>(() =>
+            new Trainer(TinyNet.Factory).Train(Options(100, 100, 1, 50), FashionMnistSubset.Train, FashionMnistSubset.Test, dir.Path));
+        Assert.Contains("resume", e.Message);
+        Assert.Equal("a previous run", File.ReadAllText(Path.Combine(dir.Path, Trainer.LastCheckpoint)));
+    }
+}
