@@ -26,13 +26,14 @@ public static class BenchCommand
         var quick = new Option<bool>("--quick") { Description = "a short run: P = 4, batch 64, 5 repetitions" };
         var repetitions = new Option<int>("--repetitions") { Description = "timed repetitions per variant", DefaultValueFactory = _ => 15 };
         var json = new Option<bool>("--json") { Description = "print JSON instead of a table" };
+        var plotPath = new Option<string?>("--plot") { Description = "layer shapes: also draw the speedup against P beside the FLOPs ratio (PNG)" };
         var device = DeviceOption.Create();
 
         var command = new Command("bench",
             "Time HetConv (every execution strategy) against the standard convolution and the baselines, side by side, " +
             "for a network's layer shapes or a whole zoo model.")
         {
-            model, layers, only, parts, batches, modes, quick, repetitions, json, device,
+            model, layers, only, parts, batches, modes, quick, repetitions, json, plotPath, device,
         };
         command.SetAction(result =>
         {
@@ -92,6 +93,11 @@ public static class BenchCommand
             }
             if (asJson) Console.WriteLine(LayerJson(layerRows));
             else AnsiConsole.Write(LayerTable(layerRows));
+            if (result.GetValue(plotPath) is { } png)
+            {
+                SpeedupPlot.Save(png, layerRows, $"HetConv speedup, {result.GetValue(layers)} layer shapes");
+                Console.Error.WriteLine($"plot: {Path.GetFullPath(png)}");
+            }
             return 0;
         });
         return command;

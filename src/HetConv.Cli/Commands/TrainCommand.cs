@@ -7,7 +7,7 @@ namespace HetConv.Cli.Commands;
 
 /// <summary>
 /// <c>hetconv train</c>: trains a zoo model on an image data set. With no arguments it is the project's main job:
-/// ResNet-20 with HetConv P = 4 on Fashion-MNIST, 5 epochs of SGD (Nesterov, one-cycle schedule peaking at 0.1).
+/// ResNet-20 with HetConv P = 4 on Fashion-MNIST, 4 epochs of SGD (Nesterov, one-cycle schedule peaking at 0.1).
 /// </summary>
 public static class TrainCommand
 {

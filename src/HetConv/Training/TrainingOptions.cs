@@ -30,7 +30,7 @@ public sealed record TrainingOptions
     /// <summary>Use only the first this many test images (all when null).</summary>
     public int? TestLimit { get; init; }
 
-    public int Epochs { get; init; } = 5;
+    public int Epochs { get; init; } = 4;
     public int BatchSize { get; init; } = 128;
     public LearningRateSchedule Schedule { get; init; } = new();
     public double Momentum { get; init; } = 0.9;
