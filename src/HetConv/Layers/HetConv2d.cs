@@ -81,8 +81,8 @@ public sealed class HetConv2d : torch.nn.Module<Tensor, Tensor>
 
     /// <summary>
     /// Weights a strategy derived from the parameters (e.g. packed for a kernel), kept while the layer is in eval
-    /// mode. Anything that can change the parameters through this class, or switching mode, drops it; after
-    /// changing parameters in place by other means in eval mode, call <see cref="InvalidateDerivedWeights"/>.
+    /// mode. The strategy checks them against the parameters' current values before use; switching mode, loading
+    /// a state dict and the methods of this class that change weights drop them at once.
     /// </summary>
     internal IDisposable? DerivedWeights { get; set; }
 

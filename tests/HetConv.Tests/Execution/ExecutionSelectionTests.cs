@@ -49,7 +49,7 @@ public class ExecutionSelectionTests
     }
 
     [Fact]
-    public void Fused_strategy_reuses_packed_weights_in_eval_mode_and_sees_every_change_made_through_the_layer()
+    public void Fused_strategy_reuses_packed_weights_in_eval_mode_and_sees_every_change_to_them()
     {
         if (!HetConv.Layers.Execution.Kernels.HetConvNhwcKernel.IsSupportedOnThisMachine) return;
         torch.random.manual_seed(4);
@@ -63,6 +63,11 @@ public class ExecutionSelectionTests
 
         layer.CopyFromDense(layer.DenseWeight() * 2);            // through the layer: the cache is dropped
         TensorAssert.Close(layer.call(x), first * 2);
+        layer.KxkWeight.div_(2);                                  // in place, behind the layer's back: seen too
+        layer.PointwiseWeight.div_(2);
+        TensorAssert.Close(layer.call(x), first);
+        layer.KxkWeight.mul_(2);
+        layer.PointwiseWeight.mul_(2);
 
         layer.FoldAffine(full(16, 0.5f), zeros(16));
         TensorAssert.Close(layer.call(x), first);

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using static TorchSharp.torch;
 
 namespace HetConv.Layers.Execution.Kernels;
@@ -13,11 +14,8 @@ namespace HetConv.Layers.Execution.Kernels;
 /// </summary>
 internal sealed class PackedHetConvWeights : IDisposable
 {
-    private readonly IntPtr sourceStorage;
-
-    private PackedHetConvWeights(int filters, int channels, int kxkPerFilter, int kernelSize, IntPtr sourceStorage)
+    private PackedHetConvWeights(int filters, int channels, int kxkPerFilter, int kernelSize)
     {
-        this.sourceStorage = sourceStorage;
         int blocks = (filters + 15) / 16;
         CentreLength = blocks * channels * 16;
         OffCentreLength = blocks * (kernelSize * kernelSize - 1) * kxkPerFilter * 16;
@@ -40,10 +38,11 @@ internal sealed class PackedHetConvWeights : IDisposable
         var p = layer.Pattern;
         int n = p.OutChannels, m = p.InChannels, part = p.Part, j = p.KxkPerFilter, taps = p.KernelSize * p.KernelSize;
         int centreTap = taps / 2;
-        var packed = new PackedHetConvWeights(n, m, j, p.KernelSize, StorageOf(layer));
+        var packed = new PackedHetConvWeights(n, m, j, p.KernelSize);
         using var scope = NewDisposeScope();
         var kxk = Floats(layer.KxkWeight);          // [N, J, K*K]
         var pointwise = Floats(layer.PointwiseWeight); // [N, M - J]
+        packed.SourceFingerprint = Fingerprint(layer);
         for (int f = 0; f < n; f++)
         {
             int block = f / 16, lane = f % 16, r = f % part, k = 0;
@@ -74,7 +73,7 @@ internal sealed class PackedHetConvWeights : IDisposable
         var p = layer.Pattern;
         int n = p.OutChannels, m = p.InChannels, part = p.Part, j = p.KxkPerFilter, taps = p.KernelSize * p.KernelSize;
         int centreTap = taps / 2, transposedJ = n / part;
-        var packed = new PackedHetConvWeights(m, n, transposedJ, p.KernelSize, IntPtr.Zero);
+        var packed = new PackedHetConvWeights(m, n, transposedJ, p.KernelSize);
         using var scope = NewDisposeScope();
         var kxk = Floats(layer.KxkWeight);
         var pointwise = Floats(layer.PointwiseWeight);
@@ -129,10 +128,38 @@ internal sealed class PackedHetConvWeights : IDisposable
         }
     }
 
-    /// <summary>False once the layer's weights live elsewhere (moved to another device or dtype, or replaced).</summary>
-    public bool PackedFrom(HetConv2d layer) => StorageOf(layer) == sourceStorage;
+    /// <summary>A fingerprint of the weights packed here (see <see cref="Fingerprint"/>).</summary>
+    public ulong SourceFingerprint { get; private set; }
 
-    private static IntPtr StorageOf(HetConv2d layer) => layer.KxkWeight.storage<float>().data_ptr();
+    /// <summary>Whether the layer's parameters still hold exactly the values packed here.</summary>
+    public bool PackedFrom(HetConv2d layer) => Fingerprint(layer) == SourceFingerprint;
+
+    /// <summary>
+    /// A fingerprint of a layer's parameter values: 8 lanes of a 32-bit multiplicative hash over the raw bits, so
+    /// any in-place change (an optimizer step, a copy_, a mul_) changes it with overwhelming probability. One pass
+    /// over the weights, cheaper than packing them again; libtorch's version counters are not exposed by TorchSharp.
+    /// </summary>
+    public static ulong Fingerprint(HetConv2d layer)
+    {
+        using var scope = NewDisposeScope();
+        ulong hash = Fingerprint(Floats(layer.KxkWeight), 0);
+        hash = Fingerprint(Floats(layer.PointwiseWeight), hash);
+        return layer.Bias is null ? hash : Fingerprint(Floats(layer.Bias), hash);
+    }
+
+    private static ulong Fingerprint(ReadOnlySpan<float> values, ulong seed)
+    {
+        var bits = MemoryMarshal.Cast<float, uint>(values);
+        var prime = Vector256.Create(16777619u);
+        var acc = Vector256.Create((uint)seed ^ 2166136261u, (uint)(seed >> 32), 3, 4, 5, 6, 7, 8);
+        int i = 0;
+        for (; i + 8 <= bits.Length; i += 8)
+            acc = acc * prime ^ Vector256.Create(bits.Slice(i, 8));
+        ulong hash = (ulong)bits.Length;
+        for (int lane = 0; lane < 8; lane++) hash = hash * 1099511628211UL ^ acc.GetElement(lane);
+        for (; i < bits.Length; i++) hash = hash * 1099511628211UL ^ bits[i];
+        return hash;
+    }
 
     /// <summary>A parameter's values as float32 in CPU memory (a view when it already is), valid in the caller's scope.</summary>
     private static Span<float> Floats(Tensor parameter) =>
