@@ -9,7 +9,4 @@ namespace HetConv.Benchmarking;
 public static class ChannelsLast
 {
     public static Tensor ToChannelsLast(this Tensor nchw) => nchw.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
-
-    public static bool IsChannelsLast(this Tensor t) =>
-        t.dim() == 4 && t.stride(1) == 1 && t.stride(3) == t.shape[1] && t.stride(2) == t.shape[1] * t.shape[3];
 }

@@ -25,6 +25,4 @@ public sealed record LayerShape(string Name, int InChannels, int OutChannels, in
         "resnet56" => ResNet56,
         _ => throw new ArgumentException($"no layer shapes for '{name}'; valid: vgg16-cifar, resnet56.", nameof(name)),
     };
-
-    public int OutSize => (Size + 2 * (KernelSize / 2) - KernelSize) / Stride + 1;
 }
