@@ -85,6 +85,33 @@ public class HetConv2dEquivalenceTests
             CheckAgainstDenseReference(new Case(m, n, k, p, stride, k / 2, batch, 7, 9 + batch, HetConvArrangement.Shifted, batch == 3, 17), HetConvExecutions.FusedNhwc);
     }
 
+    /// <summary>
+    /// Batches with enough images are padded group by group inside the kernel's workers (several small images per
+    /// group, a partial last group); batch 1 shares one padded copy among them. Both ways must agree with the reference.
+    /// </summary>
+    [Theory]
+    [InlineData(16, 24, 3, 4, 1, 25, 3)]
+    [InlineData(16, 16, 3, 2, 2, 9, 8)]
+    [InlineData(32, 20, 5, 32, 1, 7, 10)]
+    [InlineData(8, 8, 3, 8, 1, 1, 12)]
+    public void Fused_kernel_matches_the_reference_however_it_splits_the_batch(int m, int n, int k, int p, int stride, int batch, int size)
+    {
+        if (!HetConv.Layers.Execution.Kernels.HetConvNhwcKernel.IsSupportedOnThisMachine) return; // needs AVX2 + FMA
+        int threads = torch.get_num_threads();
+        try
+        {
+            foreach (int workers in new[] { 1, 2, 3 })
+            {
+                torch.set_num_threads(workers);
+                CheckAgainstDenseReference(new Case(m, n, k, p, stride, k / 2, batch, size, size + 1, HetConvArrangement.Shifted, true, 5), HetConvExecutions.FusedNhwc);
+            }
+        }
+        finally
+        {
+            torch.set_num_threads(threads);
+        }
+    }
+
     private static void CheckAgainstDenseReference(Case c, IHetConvExecution execution)
     {
         using var scope = NewDisposeScope();

@@ -47,59 +47,96 @@ internal static unsafe class HetConvNhwcKernel
         ConvGeometry g, int threads) where TLoad : struct, ILaneLoad
     {
         int paddedHeight = g.Height + 2 * g.Padding, paddedWidth = g.Width + 2 * g.Padding, m = g.InChannels;
-        long paddedLength = (long)g.Batch * paddedHeight * paddedWidth * m;
-        float[]? rented = g.Padding == 0 ? null : ArrayPool<float>.Shared.Rent(checked((int)paddedLength));
-        try
+
+        // Offsets from a pixel's corner (its top-left tap): the centre tap, and each off-centre step (tap, j) at
+        // the first lane's channel (n0 mod P is added per block).
+        int k = g.KernelSize, c = k / 2, j = g.KxkPerFilter;
+        long centreOffset = ((long)c * paddedWidth + c) * m;
+        var steps = new long[g.OffCentreTaps * j];
+        for (int t = 0, tap = 0; tap < k * k; tap++)
         {
-            fixed (float* padded = rented)
+            if (tap == c * k + c) continue;
+            long tapOffset = ((long)(tap / k) * paddedWidth + tap % k) * m;
+            for (int q = 0; q < j; q++) steps[t * j + q] = tapOffset + (long)g.Part * q;
+            t++;
+        }
+
+        // Work comes in groups of whole images, about a chunk of output pixels each. With enough groups every
+        // worker pads its own groups into a buffer of its own just before computing them: the copy is spread over
+        // the threads and is still in cache when the taps read it. With fewer (batch 1), the whole input is padded
+        // once and the chunks of its pixels are shared out instead.
+        long imagePixels = (long)g.OutHeight * g.OutWidth;
+        int groupImages = (int)Math.Clamp((ChunkPixels + imagePixels - 1) / imagePixels, 1, g.Batch);
+        int groups = (g.Batch + groupImages - 1) / groupImages;
+        int workers = Math.Max(1, threads);
+        long imageLength = (long)g.Height * g.Width * m, paddedImageLength = (long)paddedHeight * paddedWidth * m;
+        var shape = new Args(input, output, centre, offCentre, bias, g, paddedHeight, paddedWidth, centreOffset);
+        fixed (long* stepPtr = steps)
+        {
+            nint stepAddress = (nint)stepPtr;
+            if (groups >= 2 * workers || workers == 1)
             {
-                float* source = input;
-                if (rented is not null)
+                var nextGroup = new StrongBox<int>(-1);
+                RunWorkers(Math.Min(workers, groups), () =>
                 {
-                    Pad(input, padded, g, paddedHeight, paddedWidth);
-                    source = padded;
-                }
-
-                // Offsets from a pixel's corner (its top-left tap): the centre tap, and each off-centre step
-                // (tap, j) at the first lane's channel (n0 mod P is added per block).
-                int k = g.KernelSize, c = k / 2, j = g.KxkPerFilter;
-                long centreOffset = ((long)c * paddedWidth + c) * m;
-                var steps = new long[g.OffCentreTaps * j];
-                for (int t = 0, tap = 0; tap < k * k; tap++)
-                {
-                    if (tap == c * k + c) continue;
-                    long tapOffset = ((long)(tap / k) * paddedWidth + tap % k) * m;
-                    for (int q = 0; q < j; q++) steps[t * j + q] = tapOffset + (long)g.Part * q;
-                    t++;
-                }
-
-                long pixels = (long)g.Batch * g.OutHeight * g.OutWidth;
-                int chunks = (int)((pixels + ChunkPixels - 1) / ChunkPixels);
-                int items = chunks * g.FilterBlocks;
-                var args = new Args(source, output, centre, offCentre, bias, g, paddedHeight, paddedWidth, centreOffset);
-                fixed (long* stepPtr = steps)
-                {
-                    nint stepAddress = (nint)stepPtr;
-                    int workers = Math.Max(1, Math.Min(threads, items));
-                    if (workers == 1)
+                    float[]? buffer = g.Padding == 0 ? null : ArrayPool<float>.Shared.Rent(checked((int)(groupImages * paddedImageLength)));
+                    try
                     {
-                        for (int item = 0; item < items; item++) Item<TLoad>(args, item, pixels, (long*)stepAddress);
-                    }
-                    else
-                    {
-                        Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, worker =>
+                        fixed (float* padded = buffer)
                         {
-                            int first = (int)((long)items * worker / workers), last = (int)((long)items * (worker + 1) / workers);
-                            for (int item = first; item < last; item++) Item<TLoad>(args, item, pixels, (long*)stepAddress);
-                        });
+                            for (int group; (group = Interlocked.Increment(ref nextGroup.Value)) < groups;)
+                            {
+                                int first = group * groupImages, count = Math.Min(groupImages, g.Batch - first);
+                                var part = shape.ForImages(first, count, imageLength, imagePixels);
+                                if (buffer is not null)
+                                {
+                                    Pad(part.Input, padded, part.G, paddedHeight, paddedWidth);
+                                    part = part.WithInput(padded);
+                                }
+                                RunItems<TLoad>(part, 0, part.Items, (long*)stepAddress);
+                            }
+                        }
                     }
+                    finally
+                    {
+                        if (buffer is not null) ArrayPool<float>.Shared.Return(buffer);
+                    }
+                });
+                return;
+            }
+
+            float[]? whole = g.Padding == 0 ? null : ArrayPool<float>.Shared.Rent(checked((int)(g.Batch * paddedImageLength)));
+            try
+            {
+                fixed (float* padded = whole)
+                {
+                    var all = shape;
+                    if (whole is not null)
+                    {
+                        Pad(input, padded, g, paddedHeight, paddedWidth);
+                        all = all.WithInput(padded);
+                    }
+                    int items = all.Items, active = Math.Min(workers, items), nextWorker = -1;
+                    RunWorkers(active, () =>
+                    {
+                        int worker = Interlocked.Increment(ref nextWorker);
+                        RunItems<TLoad>(all, (int)((long)items * worker / active), (int)((long)items * (worker + 1) / active),
+                            (long*)stepAddress);
+                    });
                 }
             }
+            finally
+            {
+                if (whole is not null) ArrayPool<float>.Shared.Return(whole);
+            }
         }
-        finally
-        {
-            if (rented is not null) ArrayPool<float>.Shared.Return(rented);
-        }
+    }
+
+    /// <summary>Runs <paramref name="work"/> on <paramref name="workers"/> threads at once, the caller's among them.</summary>
+    private static void RunWorkers(int workers, Action work)
+    {
+        if (workers <= 1) { work(); return; }
+        Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, _ => work());
     }
 
     /// <summary>Copies NHWC input into the middle of a zeroed [B, H + 2p, W + 2p, M] buffer.</summary>
@@ -130,15 +167,33 @@ internal static unsafe class HetConvNhwcKernel
         public readonly ConvGeometry G = g;
         public readonly int PaddedHeight = paddedHeight, PaddedWidth = paddedWidth;
         public readonly long CentreOffset = centreOffset;
+
+        public long Pixels => (long)G.Batch * G.OutHeight * G.OutWidth;
+
+        /// <summary>Work items: chunks of output pixels times blocks of 16 filters.</summary>
+        public int Items => (int)((Pixels + ChunkPixels - 1) / ChunkPixels) * G.FilterBlocks;
+
+        /// <summary>The same pass restricted to images first .. first + count - 1.</summary>
+        public Args ForImages(int first, int count, long imageLength, long imagePixels) =>
+            new(Input + first * imageLength, Output + first * imagePixels * G.OutChannels, Centre, OffCentre, Bias,
+                G with { Batch = count }, PaddedHeight, PaddedWidth, CentreOffset);
+
+        /// <summary>The same pass reading an already padded copy of the input.</summary>
+        public Args WithInput(float* padded) =>
+            new(padded, Output, Centre, OffCentre, Bias, G, PaddedHeight, PaddedWidth, CentreOffset);
     }
 
-    private static void Item<TLoad>(in Args a, int item, long pixels, long* steps) where TLoad : struct, ILaneLoad
+    private static void RunItems<TLoad>(in Args a, int first, int last, long* steps) where TLoad : struct, ILaneLoad
     {
-        // Block-major within a chunk: consecutive items share a block's weights.
-        int block = item % a.G.FilterBlocks;
-        long start = (long)(item / a.G.FilterBlocks) * ChunkPixels, end = Math.Min(pixels, start + ChunkPixels);
-        for (long pixel = start; pixel < end; pixel += TilePixels)
-            Tile<TLoad>(a, pixel, (int)Math.Min(TilePixels, end - pixel), block, steps);
+        long pixels = a.Pixels;
+        for (int item = first; item < last; item++)
+        {
+            // Block-major within a chunk: consecutive items read the same input pixels.
+            int block = item % a.G.FilterBlocks;
+            long start = (long)(item / a.G.FilterBlocks) * ChunkPixels, end = Math.Min(pixels, start + ChunkPixels);
+            for (long pixel = start; pixel < end; pixel += TilePixels)
+                Tile<TLoad>(a, pixel, (int)Math.Min(TilePixels, end - pixel), block, steps);
+        }
     }
 
     /// <summary>The top-left tap of an output pixel in the padded input.</summary>
