@@ -20,6 +20,7 @@ namespace HetConv.Layers.Execution.Kernels;
 /// Packed weights (see <see cref="PackedHetConvWeights"/>): centre [blocks][M][16], off-centre [blocks][taps][M/P][16],
 /// bias [blocks*16]. Supported parts: 1, 2, 4, 8 and multiples of 16 (see <see cref="ILaneLoad"/>).
 /// </remarks>
+[SkipLocalsInit]
 internal static unsafe class HetConvNhwcKernel
 {
     private const int TilePixels = 6;
@@ -186,51 +187,57 @@ internal static unsafe class HetConvNhwcKernel
     private static void RunItems<TLoad>(in Args a, int first, int last, long* steps) where TLoad : struct, ILaneLoad
     {
         long pixels = a.Pixels;
+        // Each chunk's pixel corners are found once, stepping through (image, row, column) without divisions, and
+        // serve every block of filters: per tile they would cost as much as the multiply-adds of a 16-channel layer.
+        // Slots past the chunk's end repeat its first pixel (computed, never stored).
+        nint* corners = stackalloc nint[ChunkPixels + TilePixels];
+        long cornersOf = -1;
         for (int item = first; item < last; item++)
         {
             // Block-major within a chunk: consecutive items read the same input pixels.
             int block = item % a.G.FilterBlocks;
             long start = (long)(item / a.G.FilterBlocks) * ChunkPixels, end = Math.Min(pixels, start + ChunkPixels);
+            if (cornersOf != start)
+            {
+                FindCorners(a, start, (int)(end - start), corners);
+                cornersOf = start;
+            }
             for (long pixel = start; pixel < end; pixel += TilePixels)
-                Tile<TLoad>(a, pixel, (int)Math.Min(TilePixels, end - pixel), block, steps);
+                Tile<TLoad>(a, corners + (pixel - start), pixel, (int)Math.Min(TilePixels, end - pixel), block, steps);
         }
     }
 
-    /// <summary>The top-left tap of an output pixel in the padded input.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float* Corner(in Args a, int image, int oy, int ox) =>
-        a.Input + (((long)image * a.PaddedHeight + (long)oy * a.G.Stride) * a.PaddedWidth + (long)ox * a.G.Stride) * a.G.InChannels;
+    /// <summary>The top-left taps of <paramref name="count"/> consecutive output pixels in the padded input.</summary>
+    private static void FindCorners(in Args a, long start, int count, nint* corners)
+    {
+        var g = a.G;
+        int ox = (int)(start % g.OutWidth), rest = (int)(start / g.OutWidth);
+        int oy = rest % g.OutHeight, image = rest / g.OutHeight;
+        long pixelStep = (long)g.Stride * g.InChannels, rowStep = (long)g.Stride * a.PaddedWidth * g.InChannels;
+        long imageStep = (long)a.PaddedHeight * a.PaddedWidth * g.InChannels;
+        float* row = a.Input + image * imageStep + oy * rowStep;
+        for (int i = 0; i < count; i++)
+        {
+            corners[i] = (nint)(row + ox * pixelStep);
+            if (++ox == g.OutWidth)
+            {
+                ox = 0;
+                row += rowStep;
+                if (++oy == g.OutHeight) { oy = 0; row = a.Input + ++image * imageStep; }
+            }
+        }
+        for (int i = count; i < count + TilePixels; i++) corners[i] = corners[0];
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile<TLoad>(in Args a, long pixel, int count, int block, long* steps)
+    private static void Tile<TLoad>(in Args a, nint* corners, long pixel, int count, int block, long* steps)
         where TLoad : struct, ILaneLoad
     {
         var g = a.G;
         int m = g.InChannels;
         float* edge = stackalloc float[16 * TilePixels];   // a partial tile's results, before the valid part is copied
-
-        // Corners of the six slots, stepping through (image, row, column); slots past the tile's end repeat the
-        // first pixel and are not stored.
-        int ox = (int)(pixel % g.OutWidth), rest = (int)(pixel / g.OutWidth);
-        int oy = rest % g.OutHeight, image = rest / g.OutHeight;
-        float* p0 = Corner(a, image, oy, ox), p1 = p0, p2 = p0, p3 = p0, p4 = p0, p5 = p0;
-        for (int slot = 1; slot < count; slot++)
-        {
-            if (++ox == g.OutWidth)
-            {
-                ox = 0;
-                if (++oy == g.OutHeight) { oy = 0; image++; }
-            }
-            float* corner = Corner(a, image, oy, ox);
-            switch (slot)
-            {
-                case 1: p1 = corner; break;
-                case 2: p2 = corner; break;
-                case 3: p3 = corner; break;
-                case 4: p4 = corner; break;
-                default: p5 = corner; break;
-            }
-        }
+        float* p0 = (float*)corners[0], p1 = (float*)corners[1], p2 = (float*)corners[2];
+        float* p3 = (float*)corners[3], p4 = (float*)corners[4], p5 = (float*)corners[5];
 
         var bias0 = Avx.LoadVector256(a.Bias + block * 16);
         var bias1 = Avx.LoadVector256(a.Bias + block * 16 + 8);
