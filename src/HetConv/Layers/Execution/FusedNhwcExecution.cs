@@ -9,8 +9,8 @@ namespace HetConv.Layers.Execution;
 /// <summary>
 /// The hand-written NHWC kernel (<see cref="HetConvNhwcKernel"/>): KxK and 1x1 kernels in one pass, no channel
 /// permutations, only the paper's multiply-adds. Output is channels-last (an NCHW-shaped view of NHWC memory), so
-/// a channels-last network passes activations from layer to layer without reorders. Backward is exact, through
-/// libtorch: the layer is re-run with the two-branch strategy inside autograd.
+/// a channels-last network passes activations from layer to layer without reorders. Backward is exact, by the
+/// kernels of <see cref="FusedHetConvFunction"/>.
 /// Needs float32 on the CPU, AVX2 + FMA, the shifted arrangement and P in {1, 2, 4, 8} or a multiple of 16;
 /// anything else is computed by <see cref="HetConvExecutions.TwoBranch"/>.
 /// </summary>
@@ -65,8 +65,7 @@ internal sealed class FusedNhwcExecution : IHetConvExecution
 
 /// <summary>
 /// Autograd node for <see cref="FusedNhwcExecution"/>: inputs (x, kxk_weight, pointwise_weight[, bias], layer).
-/// Backward runs on the NHWC kernels where it can (stride 1 and P | N: the input gradient is then a HetConv too);
-/// elsewhere it re-runs the layer with the two-branch strategy inside autograd.
+/// Backward runs on the NHWC kernels: the weight gradient always, the input gradient where it is a HetConv too.
 /// </summary>
 internal sealed class FusedHetConvFunction : torch.autograd.SingleTensorFunction<FusedHetConvFunction>
 {
@@ -87,17 +86,20 @@ internal sealed class FusedHetConvFunction : torch.autograd.SingleTensorFunction
         var layer = (HetConv2d)ctx.get_data("layer");
         var input = ctx.get_saved_variables()[0];
         bool inputNeedsGrad = (bool)ctx.get_data("input_needs_grad");
-        var grads = SupportsKernelBackward(layer)
-            ? KernelBackward(layer, input, gradOutput, inputNeedsGrad)
-            : RecomputedBackward(layer, input, gradOutput);
+        var grads = Backward(layer, input, gradOutput, inputNeedsGrad);
         grads.Add(null!);   // no gradient for the layer argument
         return grads;
     }
 
-    private static bool SupportsKernelBackward(HetConv2d layer) =>
+    /// <summary>
+    /// The input gradient of a stride-1 layer whose filters cover every residue of P is itself a HetConv; others
+    /// (stride 2, P not dividing N) get theirs from libtorch's transposed convolution on the dense weight, the
+    /// standard convolution's cost for that one pass.
+    /// </summary>
+    private static bool InputGradientIsHetConv(HetConv2d layer) =>
         layer.Stride == 1 && layer.OutChannels % layer.Part == 0 && layer.Padding < layer.KernelSize;
 
-    private static unsafe List<Tensor> KernelBackward(HetConv2d layer, Tensor input, Tensor gradOutput, bool inputNeedsGrad)
+    private static unsafe List<Tensor> Backward(HetConv2d layer, Tensor input, Tensor gradOutput, bool inputNeedsGrad)
     {
         using var scope = NewDisposeScope();
         int threads = torch.get_num_threads();
@@ -107,7 +109,7 @@ internal sealed class FusedHetConvFunction : torch.autograd.SingleTensorFunction
             layer.OutChannels, layer.KernelSize, layer.Stride, layer.Padding, layer.Part);
 
         Tensor? gradInput = null;
-        if (inputNeedsGrad)
+        if (inputNeedsGrad && InputGradientIsHetConv(layer))
         {
             // The input gradient of a stride-1 HetConv is a HetConv N -> M with flipped kernels.
             var transposed = forward with
@@ -121,6 +123,15 @@ internal sealed class FusedHetConvFunction : torch.autograd.SingleTensorFunction
             fixed (float* c = packed.Centre, w = packed.OffCentre, b = packed.Bias)
                 HetConvNhwcKernel.Forward((float*)g, (float*)o, c, w, b, transposed, threads);
             gradInput = dx.permute(0, 3, 1, 2);
+        }
+        else if (inputNeedsGrad)
+        {
+            using var noGrad = torch.no_grad();
+            // Rows and columns the strided forward pass never reached get zero gradient through output_padding.
+            long outputPaddingH = forward.Height + 2 * forward.Padding - forward.KernelSize - (forward.OutHeight - 1) * forward.Stride;
+            long outputPaddingW = forward.Width + 2 * forward.Padding - forward.KernelSize - (forward.OutWidth - 1) * forward.Stride;
+            gradInput = nn.functional.conv_transpose2d(dy.permute(0, 3, 1, 2), layer.DenseWeight().detach(), strides: new long[] { forward.Stride, forward.Stride },
+                padding: new long[] { forward.Padding, forward.Padding }, output_padding: new[] { outputPaddingH, outputPaddingW });
         }
 
         int n = layer.OutChannels, m = layer.InChannels, j = layer.Pattern.KxkPerFilter, k = layer.KernelSize;
@@ -150,22 +161,6 @@ internal sealed class FusedHetConvFunction : torch.autograd.SingleTensorFunction
         };
         if (layer.Bias is not null) grads.Add(gradOutput.sum(new long[] { 0, 2, 3 }).to(layer.Bias.dtype));
         foreach (var grad in grads) grad?.MoveToOuterDisposeScope();
-        return grads;
-    }
-
-    private static List<Tensor> RecomputedBackward(HetConv2d layer, Tensor input, Tensor gradOutput)
-    {
-        using var scope = NewDisposeScope();
-        using var grad = torch.enable_grad();
-        var x = input.detach().requires_grad_(true);
-        var parameters = layer.Bias is null
-            ? new List<Tensor> { layer.KxkWeight, layer.PointwiseWeight }
-            : new List<Tensor> { layer.KxkWeight, layer.PointwiseWeight, layer.Bias };
-        var output = HetConvExecutions.TwoBranch.Forward(layer, x);
-        var inputs = new List<Tensor> { x };
-        inputs.AddRange(parameters);
-        var grads = torch.autograd.grad(new List<Tensor> { output }, inputs, new List<Tensor> { gradOutput }, allow_unused: true).ToList();
-        foreach (var g in grads) g?.MoveToOuterDisposeScope();
         return grads;
     }
 }
