@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -47,7 +46,7 @@ internal static unsafe class HetConvNhwcKernel
     private static void Run<TLoad>(float* input, float* output, float* centre, float* offCentre, float* bias,
         ConvGeometry g, int threads) where TLoad : struct, ILaneLoad
     {
-        int paddedHeight = g.Height + 2 * g.Padding, paddedWidth = g.Width + 2 * g.Padding, m = g.InChannels;
+        int paddedHeight = PaddedImageGroups.PaddedHeight(g), paddedWidth = PaddedImageGroups.PaddedWidth(g), m = g.InChannels;
 
         // Offsets from a pixel's corner (its top-left tap): the centre tap, and each off-centre step (tap, j) at
         // the first lane's channel (n0 mod P is added per block).
@@ -62,102 +61,28 @@ internal static unsafe class HetConvNhwcKernel
             t++;
         }
 
-        // Work comes in groups of whole images, about a chunk of output pixels each. With enough groups every
-        // worker pads its own groups into a buffer of its own just before computing them: the copy is spread over
-        // the threads and is still in cache when the taps read it. With fewer (batch 1), the whole input is padded
-        // once and the chunks of its pixels are shared out instead.
-        long imagePixels = (long)g.OutHeight * g.OutWidth;
-        int groupImages = (int)Math.Clamp((ChunkPixels + imagePixels - 1) / imagePixels, 1, g.Batch);
-        int groups = (g.Batch + groupImages - 1) / groupImages;
         int workers = Math.Max(1, threads);
-        long imageLength = (long)g.Height * g.Width * m, paddedImageLength = (long)paddedHeight * paddedWidth * m;
+        long imagePixels = (long)g.OutHeight * g.OutWidth;
         var shape = new Args(input, output, centre, offCentre, bias, g, paddedHeight, paddedWidth, centreOffset);
         fixed (long* stepPtr = steps)
         {
             nint stepAddress = (nint)stepPtr;
-            if (groups >= 2 * workers || workers == 1)
+            if (PaddedImageGroups.CanSplit(g, ChunkPixels, workers))
             {
-                var nextGroup = new StrongBox<int>(-1);
-                RunWorkers(Math.Min(workers, groups), () =>
+                PaddedImageGroups.ForEachGroup(input, g, ChunkPixels, workers, (padded, first, count, _) =>
                 {
-                    float[]? buffer = g.Padding == 0 ? null : ArrayPool<float>.Shared.Rent(checked((int)(groupImages * paddedImageLength)));
-                    try
-                    {
-                        fixed (float* padded = buffer)
-                        {
-                            for (int group; (group = Interlocked.Increment(ref nextGroup.Value)) < groups;)
-                            {
-                                int first = group * groupImages, count = Math.Min(groupImages, g.Batch - first);
-                                var part = shape.ForImages(first, count, imageLength, imagePixels);
-                                if (buffer is not null)
-                                {
-                                    Pad(part.Input, padded, part.G, paddedHeight, paddedWidth);
-                                    part = part.WithInput(padded);
-                                }
-                                RunItems<TLoad>(part, 0, part.Items, (long*)stepAddress);
-                            }
-                        }
-                    }
-                    finally
-                    {
-                        if (buffer is not null) ArrayPool<float>.Shared.Return(buffer);
-                    }
+                    var group = shape.ForImages(padded, first, count, imagePixels);
+                    RunItems<TLoad>(group, 0, group.Items, (long*)stepAddress);
                 });
                 return;
             }
-
-            float[]? whole = g.Padding == 0 ? null : ArrayPool<float>.Shared.Rent(checked((int)(g.Batch * paddedImageLength)));
-            try
+            PaddedImageGroups.WithWholeBatch(input, g, padded =>
             {
-                fixed (float* padded = whole)
-                {
-                    var all = shape;
-                    if (whole is not null)
-                    {
-                        Pad(input, padded, g, paddedHeight, paddedWidth);
-                        all = all.WithInput(padded);
-                    }
-                    int items = all.Items, active = Math.Min(workers, items), nextWorker = -1;
-                    RunWorkers(active, () =>
-                    {
-                        int worker = Interlocked.Increment(ref nextWorker);
-                        RunItems<TLoad>(all, (int)((long)items * worker / active), (int)((long)items * (worker + 1) / active),
-                            (long*)stepAddress);
-                    });
-                }
-            }
-            finally
-            {
-                if (whole is not null) ArrayPool<float>.Shared.Return(whole);
-            }
-        }
-    }
-
-    /// <summary>Runs <paramref name="work"/> on <paramref name="workers"/> threads at once, the caller's among them.</summary>
-    private static void RunWorkers(int workers, Action work)
-    {
-        if (workers <= 1) { work(); return; }
-        Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, _ => work());
-    }
-
-    /// <summary>Copies NHWC input into the middle of a zeroed [B, H + 2p, W + 2p, M] buffer.</summary>
-    internal static void Pad(float* input, float* padded, ConvGeometry g, int paddedHeight, int paddedWidth)
-    {
-        int m = g.InChannels, p = g.Padding;
-        long rowLength = (long)paddedWidth * m;
-        for (int b = 0; b < g.Batch; b++)
-        {
-            float* image = padded + (long)b * paddedHeight * rowLength;
-            new Span<float>(image, checked((int)(p * rowLength))).Clear();
-            new Span<float>(image + (p + g.Height) * rowLength, checked((int)(p * rowLength))).Clear();
-            for (int y = 0; y < g.Height; y++)
-            {
-                float* row = image + (p + y) * rowLength;
-                new Span<float>(row, p * m).Clear();
-                new Span<float>(row + (long)(p + g.Width) * m, p * m).Clear();
-                Buffer.MemoryCopy(input + ((long)b * g.Height + y) * g.Width * m, row + (long)p * m,
-                    (long)g.Width * m * sizeof(float), (long)g.Width * m * sizeof(float));
-            }
+                var all = shape.ForImages((float*)padded, 0, g.Batch, imagePixels);
+                int items = all.Items, active = Math.Min(workers, items);
+                PaddedImageGroups.RunWorkers(active, worker => RunItems<TLoad>(all, (int)((long)items * worker / active),
+                    (int)((long)items * (worker + 1) / active), (long*)stepAddress));
+            });
         }
     }
 
@@ -174,14 +99,10 @@ internal static unsafe class HetConvNhwcKernel
         /// <summary>Work items: chunks of output pixels times blocks of 16 filters.</summary>
         public int Items => (int)((Pixels + ChunkPixels - 1) / ChunkPixels) * G.FilterBlocks;
 
-        /// <summary>The same pass restricted to images first .. first + count - 1.</summary>
-        public Args ForImages(int first, int count, long imageLength, long imagePixels) =>
-            new(Input + first * imageLength, Output + first * imagePixels * G.OutChannels, Centre, OffCentre, Bias,
+        /// <summary>The same pass over images first .. first + count - 1, read from their padded copy.</summary>
+        public Args ForImages(float* padded, int first, int count, long imagePixels) =>
+            new(padded, Output + first * imagePixels * G.OutChannels, Centre, OffCentre, Bias,
                 G with { Batch = count }, PaddedHeight, PaddedWidth, CentreOffset);
-
-        /// <summary>The same pass reading an already padded copy of the input.</summary>
-        public Args WithInput(float* padded) =>
-            new(padded, Output, Centre, OffCentre, Bias, G, PaddedHeight, PaddedWidth, CentreOffset);
     }
 
     private static void RunItems<TLoad>(in Args a, int first, int last, long* steps) where TLoad : struct, ILaneLoad

@@ -9,10 +9,11 @@ namespace HetConv.Layers.Execution.Kernels;
 /// HetConv weight gradient on NHWC data, AVX2 + FMA, in the packed layout of <see cref="PackedHetConvWeights"/>:
 /// d centre[block][m][16] = sum over output pixels of dY[pixel, block] * x[centre tap, m], and
 /// d off-centre[block][t][j][16] = sum of dY[pixel, block] * x[tap t, (n mod P) + P j], only the paper's
-/// multiply-adds. As in the forward kernel the input is zero-padded first, so each weight row is a fixed offset
-/// from a pixel's corner; a register tile is 6 rows by 16 filters, summed over a chunk of pixels. Output pixels
-/// are split over threads, each summing into its own buffer.
+/// multiply-adds. As in the forward kernel the input is zero-padded (see <see cref="PaddedImageGroups"/>), so each
+/// weight row is a fixed offset from a pixel's corner; a register tile is 6 rows by 16 filters, summed over a chunk
+/// of pixels. Output pixels are split over threads, each summing into its own buffer.
 /// </summary>
+[SkipLocalsInit]
 internal static unsafe class HetConvNhwcWeightGradient
 {
     private const int TileRows = 6;
@@ -40,16 +41,13 @@ internal static unsafe class HetConvNhwcWeightGradient
     {
         int centreSize = g.FilterBlocks * g.InChannels * 16;
         int offSize = g.FilterBlocks * g.OffCentreTaps * g.KxkPerFilter * 16;
-        long pixels = (long)g.Batch * g.OutHeight * g.OutWidth;
-        int workers = (int)Math.Max(1, Math.Min(threads, (pixels + ChunkPixels - 1) / ChunkPixels));
+        long imagePixels = (long)g.OutHeight * g.OutWidth;
+        int workers = Math.Max(1, threads);
         new Span<float>(centre, centreSize).Clear();
         new Span<float>(offCentre, offSize).Clear();
 
-        int paddedHeight = g.Height + 2 * g.Padding, paddedWidth = g.Width + 2 * g.Padding, m = g.InChannels;
-        float[]? padded = g.Padding == 0 ? null : ArrayPool<float>.Shared.Rent(checked(g.Batch * paddedHeight * paddedWidth * m));
-
         // Row offsets from a pixel's corner: the centre tap's M channels, then each off-centre (tap, j).
-        int k = g.KernelSize, c = k / 2, j = g.KxkPerFilter;
+        int paddedWidth = PaddedImageGroups.PaddedWidth(g), m = g.InChannels, k = g.KernelSize, c = k / 2, j = g.KxkPerFilter;
         var centreRows = new long[m];
         for (int q = 0; q < m; q++) centreRows[q] = ((long)c * paddedWidth + c) * m + q;
         var offRows = new long[g.OffCentreTaps * j];
@@ -67,38 +65,35 @@ internal static unsafe class HetConvNhwcWeightGradient
             partials[w - 1] = ArrayPool<float>.Shared.Rent(centreSize + offSize);
             Array.Clear(partials[w - 1], 0, centreSize + offSize);
         }
-        nint gradPtr = (nint)gradOutput, centrePtr = (nint)centre, offPtr = (nint)offCentre;
+        nint centrePtr = (nint)centre, offPtr = (nint)offCentre;
         try
         {
-            fixed (float* paddedPtr = padded)
             fixed (long* centreRowPtr = centreRows, offRowPtr = offRows)
             {
-                float* source = input;
-                if (padded is not null)
+                nint centreRowAddress = (nint)centreRowPtr, offRowAddress = (nint)offRowPtr;
+                // Sums pixels [first, last) of images read from padded (their dY from firstImage on) into the worker's sums.
+                void Sum(float* padded, int firstImage, ConvGeometry part, long first, long last, int worker)
                 {
-                    HetConvNhwcKernel.Pad(input, paddedPtr, g, paddedHeight, paddedWidth);
-                    source = paddedPtr;
-                }
-                nint sourcePtr = (nint)source, centreRowAddress = (nint)centreRowPtr, offRowAddress = (nint)offRowPtr;
-                Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, worker =>
-                {
-                    long first = pixels * worker / workers, last = pixels * (worker + 1) / workers;
-                    var corners = new nint[ChunkPixels];
                     fixed (float* partial = worker == 0 ? null : partials[worker - 1])
-                    fixed (nint* cornerPtr = corners)
                     {
-                        float* centreSum = worker == 0 ? (float*)centrePtr : partial;
-                        float* offSum = worker == 0 ? (float*)offPtr : partial + centreSize;
-                        for (long start = first; start < last; start += ChunkPixels)
-                        {
-                            int count = (int)Math.Min(ChunkPixels, last - start);
-                            FindCorners((float*)sourcePtr, cornerPtr, start, count, g, paddedHeight, paddedWidth);
-                            for (int block = 0; block < g.FilterBlocks; block++)
-                                Chunk<TLoad>((float*)gradPtr, cornerPtr, start, count, block, centreSum, offSum,
-                                    (long*)centreRowAddress, (long*)offRowAddress, g);
-                        }
+                        var sums = new Sums(worker == 0 ? (float*)centrePtr : partial,
+                            worker == 0 ? (float*)offPtr : partial + centreSize, (long*)centreRowAddress, (long*)offRowAddress);
+                        Accumulate<TLoad>(padded, gradOutput + firstImage * imagePixels * g.OutChannels, part, first, last, sums);
                     }
-                });
+                }
+
+                if (PaddedImageGroups.CanSplit(g, ChunkPixels, workers))
+                {
+                    PaddedImageGroups.ForEachGroup(input, g, ChunkPixels, workers, (padded, first, count, worker) =>
+                        Sum(padded, first, g with { Batch = count }, 0, count * imagePixels, worker));
+                }
+                else
+                {
+                    long pixels = g.Batch * imagePixels;
+                    int active = (int)Math.Max(1, Math.Min(workers, (pixels + ChunkPixels - 1) / ChunkPixels));
+                    PaddedImageGroups.WithWholeBatch(input, g, padded => PaddedImageGroups.RunWorkers(active, worker =>
+                        Sum((float*)padded, 0, g, pixels * worker / active, pixels * (worker + 1) / active, worker)));
+                }
             }
             foreach (var partial in partials)
             {
@@ -112,7 +107,28 @@ internal static unsafe class HetConvNhwcWeightGradient
         finally
         {
             foreach (var partial in partials) ArrayPool<float>.Shared.Return(partial);
-            if (padded is not null) ArrayPool<float>.Shared.Return(padded);
+        }
+    }
+
+    /// <summary>Where a worker's gradient sums go, and the row offsets they are taken at.</summary>
+    private readonly struct Sums(float* centre, float* offCentre, long* centreRows, long* offRows)
+    {
+        public readonly float* Centre = centre, OffCentre = offCentre;
+        public readonly long* CentreRows = centreRows, OffRows = offRows;
+    }
+
+    /// <summary>Sums output pixels [first, last) of <paramref name="g"/>'s images, chunk by chunk.</summary>
+    private static void Accumulate<TLoad>(float* padded, float* gradOutput, ConvGeometry g, long first, long last, in Sums sums)
+        where TLoad : struct, ILaneLoad
+    {
+        nint* corners = stackalloc nint[ChunkPixels];
+        float* lanes = stackalloc float[16 * ChunkPixels];
+        for (long start = first; start < last; start += ChunkPixels)
+        {
+            int count = (int)Math.Min(ChunkPixels, last - start);
+            FindCorners(padded, corners, start, count, g);
+            for (int block = 0; block < g.FilterBlocks; block++)
+                Chunk<TLoad>(gradOutput, lanes, corners, start, count, block, sums, g);
         }
     }
 
@@ -125,8 +141,9 @@ internal static unsafe class HetConvNhwcWeightGradient
     }
 
     /// <summary>Each output pixel's top-left tap in the padded input.</summary>
-    private static void FindCorners(float* source, nint* corners, long start, int count, ConvGeometry g, int paddedHeight, int paddedWidth)
+    private static void FindCorners(float* source, nint* corners, long start, int count, ConvGeometry g)
     {
+        int paddedHeight = PaddedImageGroups.PaddedHeight(g), paddedWidth = PaddedImageGroups.PaddedWidth(g);
         int ox = (int)(start % g.OutWidth), rest = (int)(start / g.OutWidth);
         int oy = rest % g.OutHeight, b = rest / g.OutHeight;
         for (int i = 0; i < count; i++)
@@ -140,31 +157,32 @@ internal static unsafe class HetConvNhwcWeightGradient
         }
     }
 
-    private static void Chunk<TLoad>(float* gradOutput, nint* corners, long start, int count, int block,
-        float* centreSum, float* offSum, long* centreRows, long* offRows, ConvGeometry g) where TLoad : struct, ILaneLoad
+    private static void Chunk<TLoad>(float* gradOutput, float* lanes, nint* corners, long start, int count, int block,
+        in Sums sums, ConvGeometry g) where TLoad : struct, ILaneLoad
     {
-        int m = g.InChannels;
+        // The block's dY, copied to consecutive rows of 16 (the missing filters of a last partial block as zeros):
+        // read once per weight row, it must not be spread one line per pixel over the whole NHWC tensor.
+        int m = g.InChannels, valid = Math.Min(16, g.OutChannels - block * 16);
         float* dy = gradOutput + start * g.OutChannels + block * 16;
-        bool partialBlock = block * 16 + 16 > g.OutChannels;
-        float* lanes = stackalloc float[16 * ChunkPixels];
-        if (partialBlock)
+        for (int i = 0; i < count; i++)
         {
-            // The last block's missing filters read as zeros.
-            int valid = g.OutChannels - block * 16;
-            for (int i = 0; i < count; i++)
-                for (int l = 0; l < 16; l++)
-                    lanes[i * 16 + l] = l < valid ? dy[(long)i * g.OutChannels + l] : 0;
-            dy = lanes;
+            float* source = dy + (long)i * g.OutChannels;
+            if (valid == 16)
+            {
+                Avx.Store(lanes + i * 16, Avx.LoadVector256(source));
+                Avx.Store(lanes + i * 16 + 8, Avx.LoadVector256(source + 8));
+                continue;
+            }
+            for (int l = 0; l < 16; l++) lanes[i * 16 + l] = l < valid ? source[l] : 0;
         }
-        long dyStride = partialBlock ? 16 : g.OutChannels;
 
         // Centre tap: every channel, scalar broadcast.
-        Rows<PartOneLoad>(dy, dyStride, corners, centreRows, 0, count, m, centreSum + (long)block * m * 16);
+        Rows<PartOneLoad>(lanes, 16, corners, sums.CentreRows, 0, count, m, sums.Centre + (long)block * m * 16);
 
         // Other taps: the lane's own KxK channels, (n mod P) + P j, from the first lane's channel n0 mod P.
         int laneBase = g.Part >= 16 ? block * 16 % g.Part : 0;
-        Rows<TLoad>(dy, dyStride, corners, offRows, laneBase, count, g.OffCentreTaps * g.KxkPerFilter,
-            offSum + (long)block * g.OffCentreTaps * g.KxkPerFilter * 16);
+        Rows<TLoad>(lanes, 16, corners, sums.OffRows, laneBase, count, g.OffCentreTaps * g.KxkPerFilter,
+            sums.OffCentre + (long)block * g.OffCentreTaps * g.KxkPerFilter * 16);
     }
 
     /// <summary>sum[r][16] += over the chunk's pixels of dY[pixel][16] * lanes of x[corner + laneBase + rows[r]], r &lt; count.</summary>

@@ -1,0 +1,119 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+
+namespace HetConv.Layers.Execution.Kernels;
+
+/// <summary>
+/// How the NHWC kernels share a batch among threads and see it zero-padded, so that every tap of every pixel is in
+/// bounds. With enough images, the batch is cut into groups of whole images (about <c>targetPixels</c> output
+/// pixels each) that workers take in turn, each padding its group into a buffer of its own just before using it:
+/// the copy is spread over the threads and is still in cache when the taps read it. With fewer images (batch 1),
+/// the whole input is padded once and the kernel shares out the pixels itself.
+/// </summary>
+internal static unsafe class PaddedImageGroups
+{
+    /// <summary>A group's padded images (or the input itself when there is no padding) and where they start.</summary>
+    public delegate void GroupWork(float* padded, int firstImage, int images, int worker);
+
+    public static int PaddedHeight(ConvGeometry g) => g.Height + 2 * g.Padding;
+    public static int PaddedWidth(ConvGeometry g) => g.Width + 2 * g.Padding;
+    private static long PaddedImageLength(ConvGeometry g) => (long)PaddedHeight(g) * PaddedWidth(g) * g.InChannels;
+
+    /// <summary>Images per group, for groups of about <paramref name="targetPixels"/> output pixels.</summary>
+    public static int ImagesPerGroup(ConvGeometry g, int targetPixels)
+    {
+        long imagePixels = (long)g.OutHeight * g.OutWidth;
+        return (int)Math.Clamp((targetPixels + imagePixels - 1) / imagePixels, 1, g.Batch);
+    }
+
+    /// <summary>Whether there are groups enough to keep <paramref name="workers"/> threads busy.</summary>
+    public static bool CanSplit(ConvGeometry g, int targetPixels, int workers)
+    {
+        int perGroup = ImagesPerGroup(g, targetPixels);
+        return workers == 1 || (g.Batch + perGroup - 1) / perGroup >= 2 * workers;
+    }
+
+    /// <summary>Runs <paramref name="work"/> on every group, on up to <paramref name="workers"/> threads.</summary>
+    public static void ForEachGroup(float* input, ConvGeometry g, int targetPixels, int workers, GroupWork work)
+    {
+        int perGroup = ImagesPerGroup(g, targetPixels), groups = (g.Batch + perGroup - 1) / perGroup;
+        long imageLength = (long)g.Height * g.Width * g.InChannels;
+        var nextGroup = new StrongBox<int>(-1);
+        nint source = (nint)input;
+        RunWorkers(Math.Min(workers, groups), worker =>
+        {
+            float[]? buffer = g.Padding == 0 ? null : ArrayPool<float>.Shared.Rent(checked((int)(perGroup * PaddedImageLength(g))));
+            try
+            {
+                fixed (float* padded = buffer)
+                {
+                    for (int group; (group = Interlocked.Increment(ref nextGroup.Value)) < groups;)
+                    {
+                        int first = group * perGroup, count = Math.Min(perGroup, g.Batch - first);
+                        float* images = (float*)source + first * imageLength;
+                        if (buffer is not null)
+                        {
+                            Pad(images, padded, g with { Batch = count });
+                            images = padded;
+                        }
+                        work(images, first, count, worker);
+                    }
+                }
+            }
+            finally
+            {
+                if (buffer is not null) ArrayPool<float>.Shared.Return(buffer);
+            }
+        });
+    }
+
+    /// <summary>
+    /// The whole batch padded once (or the input itself when there is no padding), for kernels that share out
+    /// the pixels of a few images among threads.
+    /// </summary>
+    public static void WithWholeBatch(float* input, ConvGeometry g, Action<nint> work)
+    {
+        if (g.Padding == 0) { work((nint)input); return; }
+        var buffer = ArrayPool<float>.Shared.Rent(checked((int)(g.Batch * PaddedImageLength(g))));
+        try
+        {
+            fixed (float* padded = buffer)
+            {
+                Pad(input, padded, g);
+                work((nint)padded);
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Runs <paramref name="work"/>(worker index) on that many threads at once, the caller's among them.</summary>
+    public static void RunWorkers(int workers, Action<int> work)
+    {
+        if (workers <= 1) { work(0); return; }
+        Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, work);
+    }
+
+    /// <summary>Copies NHWC input into the middle of a zeroed [B, H + 2p, W + 2p, M] buffer.</summary>
+    private static void Pad(float* input, float* padded, ConvGeometry g)
+    {
+        int m = g.InChannels, p = g.Padding, paddedHeight = PaddedHeight(g);
+        long rowLength = (long)PaddedWidth(g) * m;
+        for (int b = 0; b < g.Batch; b++)
+        {
+            float* image = padded + (long)b * paddedHeight * rowLength;
+            new Span<float>(image, checked((int)(p * rowLength))).Clear();
+            new Span<float>(image + (p + g.Height) * rowLength, checked((int)(p * rowLength))).Clear();
+            for (int y = 0; y < g.Height; y++)
+            {
+                float* row = image + (p + y) * rowLength;
+                new Span<float>(row, p * m).Clear();
+                new Span<float>(row + (long)(p + g.Width) * m, p * m).Clear();
+                Buffer.MemoryCopy(input + ((long)b * g.Height + y) * g.Width * m, row + (long)p * m,
+                    (long)g.Width * m * sizeof(float), (long)g.Width * m * sizeof(float));
+            }
+        }
+    }
+}
