@@ -17,7 +17,16 @@ namespace HetConv.Layers.Execution.Kernels;
 internal static unsafe class HetConvNhwcWeightGradient
 {
     private const int TileRows = 6;
-    private const int ChunkPixels = 256;
+    private const int MaxChunkPixels = 256;
+
+    /// <summary>
+    /// Pixels summed per pass over a block's weight rows: each row sweeps the whole chunk, so the chunk's input
+    /// (its pixels' KxK neighbourhoods, about ChunkBytes) must stay in L2; wide layers take fewer pixels.
+    /// </summary>
+    private static int ChunkPixels(ConvGeometry g) =>
+        Math.Clamp(ChunkBytes / (3 * g.InChannels * sizeof(float)), 4 * TileRows, MaxChunkPixels);
+
+    private const int ChunkBytes = 192 * 1024;
 
     /// <param name="input">x, NHWC [B, H, W, M]</param>
     /// <param name="gradOutput">dY, NHWC [B, Ho, Wo, N]</param>
@@ -82,15 +91,16 @@ internal static unsafe class HetConvNhwcWeightGradient
                     }
                 }
 
-                if (PaddedImageGroups.CanSplit(g, ChunkPixels, workers))
+                int chunk = ChunkPixels(g);
+                if (PaddedImageGroups.CanSplit(g, chunk, workers))
                 {
-                    PaddedImageGroups.ForEachGroup(input, g, ChunkPixels, workers, (padded, first, count, worker) =>
+                    PaddedImageGroups.ForEachGroup(input, g, chunk, workers, (padded, first, count, worker) =>
                         Sum(padded, first, g with { Batch = count }, 0, count * imagePixels, worker));
                 }
                 else
                 {
                     long pixels = g.Batch * imagePixels;
-                    int active = (int)Math.Max(1, Math.Min(workers, (pixels + ChunkPixels - 1) / ChunkPixels));
+                    int active = (int)Math.Max(1, Math.Min(workers, (pixels + chunk - 1) / chunk));
                     PaddedImageGroups.WithWholeBatch(input, g, padded => PaddedImageGroups.RunWorkers(active, worker =>
                         Sum((float*)padded, 0, g, pixels * worker / active, pixels * (worker + 1) / active, worker)));
                 }
@@ -121,11 +131,12 @@ internal static unsafe class HetConvNhwcWeightGradient
     private static void Accumulate<TLoad>(float* padded, float* gradOutput, ConvGeometry g, long first, long last, in Sums sums)
         where TLoad : struct, ILaneLoad
     {
-        nint* corners = stackalloc nint[ChunkPixels];
-        float* lanes = stackalloc float[16 * ChunkPixels];
-        for (long start = first; start < last; start += ChunkPixels)
+        int chunk = ChunkPixels(g);
+        nint* corners = stackalloc nint[chunk];
+        float* lanes = stackalloc float[16 * chunk];
+        for (long start = first; start < last; start += chunk)
         {
-            int count = (int)Math.Min(ChunkPixels, last - start);
+            int count = (int)Math.Min(chunk, last - start);
             FindCorners(padded, corners, start, count, g);
             for (int block = 0; block < g.FilterBlocks; block++)
                 Chunk<TLoad>(gradOutput, lanes, corners, start, count, block, sums, g);
