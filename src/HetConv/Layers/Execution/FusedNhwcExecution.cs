@@ -39,7 +39,7 @@ internal sealed class FusedNhwcExecution : IHetConvExecution
     {
         using var scope = NewDisposeScope();
         // In eval mode the packing is done once; in training the weights change every step.
-        var packed = layer.training ? PackedHetConvWeights.From(layer) : CachedPack(layer);
+        var packed = layer.training ? PackedHetConvWeights.From(layer, torch.get_num_threads()) : CachedPack(layer);
         var nhwc = input.permute(0, 2, 3, 1).contiguous();
         var g = new ConvGeometry((int)input.shape[0], (int)input.shape[2], (int)input.shape[3], layer.InChannels,
             layer.OutChannels, layer.KernelSize, layer.Stride, layer.Padding, layer.Part);
@@ -57,7 +57,8 @@ internal sealed class FusedNhwcExecution : IHetConvExecution
     {
         if (layer.DerivedWeights is PackedHetConvWeights cached && cached.PackedFrom(layer)) return cached;
         layer.InvalidateDerivedWeights();
-        var packed = PackedHetConvWeights.From(layer);
+        var packed = PackedHetConvWeights.From(layer, torch.get_num_threads());
+        packed.SourceFingerprint = PackedHetConvWeights.Fingerprint(layer);
         layer.DerivedWeights = packed;
         return packed;
     }
@@ -117,7 +118,7 @@ internal sealed class FusedHetConvFunction : torch.autograd.SingleTensorFunction
                 Height = forward.OutHeight, Width = forward.OutWidth, InChannels = layer.OutChannels,
                 OutChannels = layer.InChannels, Padding = layer.KernelSize - 1 - layer.Padding,
             };
-            using var packed = PackedHetConvWeights.ForInputGradient(layer);
+            using var packed = PackedHetConvWeights.ForInputGradient(layer, threads);
             var dx = empty(forward.Batch, forward.Height, forward.Width, forward.InChannels, dtype: ScalarType.Float32);
             fixed (byte* g = dy.bytes, o = dx.bytes)
             fixed (float* c = packed.Centre, w = packed.OffCentre, b = packed.Bias)
@@ -142,11 +143,12 @@ internal sealed class FusedHetConvFunction : torch.autograd.SingleTensorFunction
         var pointwiseGrad = empty(n, m - j, dtype: ScalarType.Float32);
         try
         {
-            fixed (byte* px = x.bytes, g = dy.bytes)
+            fixed (byte* px = x.bytes, g = dy.bytes, kxk = kxkGrad.bytes, pointwise = pointwiseGrad.bytes)
             fixed (float* c = centre, o = offCentre)
+            {
                 HetConvNhwcWeightGradient.Compute((float*)px, (float*)g, c, o, forward, threads);
-            PackedHetConvWeights.Unpack(layer.Pattern, centre.AsSpan(0, centreLength), offCentre.AsSpan(0, offLength),
-                MemoryMarshal.Cast<byte, float>(kxkGrad.bytes), MemoryMarshal.Cast<byte, float>(pointwiseGrad.bytes));
+                PackedHetConvWeights.Unpack(layer.Pattern, c, o, (float*)kxk, (float*)pointwise, threads);
+            }
         }
         finally
         {

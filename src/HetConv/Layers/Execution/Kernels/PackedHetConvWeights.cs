@@ -20,9 +20,11 @@ internal sealed class PackedHetConvWeights : IDisposable
         CentreLength = blocks * channels * 16;
         OffCentreLength = blocks * (kernelSize * kernelSize - 1) * kxkPerFilter * 16;
         BiasLength = blocks * 16;
-        Centre = Rent(CentreLength);
-        OffCentre = Rent(OffCentreLength);
-        Bias = Rent(BiasLength);
+        // Every lane of a real filter is written; only a last partial block's padding filters must read as zeros.
+        bool partialBlock = filters % 16 != 0;
+        Centre = Rent(CentreLength, partialBlock);
+        OffCentre = Rent(OffCentreLength, partialBlock);
+        Bias = Rent(BiasLength, clear: true);
     }
 
     public float[] Centre { get; }
@@ -33,70 +35,19 @@ internal sealed class PackedHetConvWeights : IDisposable
     public int BiasLength { get; }
 
     /// <summary>The layer's forward weights.</summary>
-    public static unsafe PackedHetConvWeights From(HetConv2d layer)
+    public static unsafe PackedHetConvWeights From(HetConv2d layer, int threads)
     {
         var p = layer.Pattern;
-        int n = p.OutChannels, m = p.InChannels, part = p.Part, j = p.KxkPerFilter, taps = p.KernelSize * p.KernelSize;
-        int centreTap = taps / 2;
-        var packed = new PackedHetConvWeights(n, m, j, p.KernelSize);
+        var packed = new PackedHetConvWeights(p.OutChannels, p.InChannels, p.KxkPerFilter, p.KernelSize);
         using var scope = NewDisposeScope();
-        var kxk = Floats(layer.KxkWeight);          // [N, J, K*K]
-        var pointwise = Floats(layer.PointwiseWeight); // [N, M - J]
-        packed.SourceFingerprint = Fingerprint(layer);
-        for (int f = 0; f < n; f++)
+        fixed (float* kxk = Floats(layer.KxkWeight), pointwise = Floats(layer.PointwiseWeight))
+        fixed (float* centre = packed.Centre, offCentre = packed.OffCentre)
         {
-            int block = f / 16, lane = f % 16, r = f % part, k = 0;
-            for (int c = 0; c < m; c++)
-            {
-                float value = c % part == r ? kxk[(f * j + c / part) * taps + centreTap] : pointwise[f * (m - j) + k++];
-                packed.Centre[(block * m + c) * 16 + lane] = value;
-            }
-            for (int t = 0, tap = 0; tap < taps; tap++)
-            {
-                if (tap == centreTap) continue;
-                for (int q = 0; q < j; q++)
-                    packed.OffCentre[((block * (taps - 1) + t) * j + q) * 16 + lane] = kxk[(f * j + q) * taps + tap];
-                t++;
-            }
+            var cells = new FilterCells(p, kxk, pointwise, centre, offCentre);
+            ForEachBlock(p.OutChannels, threads, f => cells.Copy(f, toPacked: true));
         }
         if (layer.Bias is not null)
-            Floats(layer.Bias).Slice(0, n).CopyTo(packed.Bias);
-        return packed;
-    }
-
-    /// <summary>
-    /// The weights of the input gradient of a stride-1 layer, itself a shifted HetConv N -> M with part P (channel m
-    /// gets KxK kernels from the filters n = m mod P + P i) and flipped kernels. Needs P | N.
-    /// </summary>
-    public static PackedHetConvWeights ForInputGradient(HetConv2d layer)
-    {
-        var p = layer.Pattern;
-        int n = p.OutChannels, m = p.InChannels, part = p.Part, j = p.KxkPerFilter, taps = p.KernelSize * p.KernelSize;
-        int centreTap = taps / 2, transposedJ = n / part;
-        var packed = new PackedHetConvWeights(m, n, transposedJ, p.KernelSize);
-        using var scope = NewDisposeScope();
-        var kxk = Floats(layer.KxkWeight);
-        var pointwise = Floats(layer.PointwiseWeight);
-        for (int f = 0; f < n; f++)
-        {
-            int r = f % part, k = 0;
-            for (int c = 0; c < m; c++)
-            {
-                // Transposed: "filter" c, "channel" f.
-                float value = c % part == r ? kxk[(f * j + c / part) * taps + centreTap] : pointwise[f * (m - j) + k++];
-                packed.Centre[((c / 16) * n + f) * 16 + c % 16] = value;
-                if (c % part != r) continue;
-                // f = r + P i is the i-th KxK "channel" of c; taps flip.
-                int i = f / part;
-                for (int t = 0, tap = 0; tap < taps; tap++)
-                {
-                    if (tap == centreTap) continue;
-                    packed.OffCentre[(((c / 16) * (taps - 1) + t) * transposedJ + i) * 16 + c % 16] =
-                        kxk[(f * j + c / part) * taps + (taps - 1 - tap)];
-                    t++;
-                }
-            }
-        }
+            Floats(layer.Bias).Slice(0, p.OutChannels).CopyTo(packed.Bias);
         return packed;
     }
 
@@ -104,32 +55,104 @@ internal sealed class PackedHetConvWeights : IDisposable
     /// Writes gradients in the packed layout (as the weight-gradient kernel produces them) into the parameters'
     /// layouts: kxk [N, M/P, K, K] and pointwise [N, M - M/P].
     /// </summary>
-    public static void Unpack(HetConvPattern p, ReadOnlySpan<float> centre, ReadOnlySpan<float> offCentre,
-        Span<float> kxk, Span<float> pointwise)
+    public static unsafe void Unpack(HetConvPattern p, float* centre, float* offCentre, float* kxk, float* pointwise, int threads)
     {
-        int n = p.OutChannels, m = p.InChannels, part = p.Part, j = p.KxkPerFilter, taps = p.KernelSize * p.KernelSize;
-        int centreTap = taps / 2;
-        for (int f = 0; f < n; f++)
+        var cells = new FilterCells(p, kxk, pointwise, centre, offCentre);
+        ForEachBlock(p.OutChannels, threads, f => cells.Copy(f, toPacked: false));
+    }
+
+    /// <summary>
+    /// Where one filter's weights live in the parameters and in the packed layout. Filter f's centre cells are
+    /// [block][c][lane] for every channel c (its KxK centre where c mod P = f mod P, else its next 1x1 weight), its
+    /// off-centre cells [block][t][q][lane]: consecutive cells are 16 floats apart, so no index needs a division.
+    /// </summary>
+    private readonly unsafe struct FilterCells(HetConvPattern p, float* kxk, float* pointwise, float* centre, float* offCentre)
+    {
+        private readonly HetConvPattern pattern = p;
+        private readonly nint kxk = (nint)kxk, pointwise = (nint)pointwise, centre = (nint)centre, offCentre = (nint)offCentre;
+
+        public void Copy(int f, bool toPacked)
         {
-            int block = f / 16, lane = f % 16, r = f % part, k = 0;
-            for (int c = 0; c < m; c++)
+            int m = pattern.InChannels, part = pattern.Part, j = pattern.KxkPerFilter, taps = pattern.KernelSize * pattern.KernelSize;
+            int centreTap = taps / 2, r = f % part;
+            float* kf = (float*)kxk + (long)f * j * taps, pf = (float*)pointwise + (long)f * (m - j);
+            float* cell = (float*)centre + (long)(f / 16) * m * 16 + f % 16;
+            for (int c = 0, residue = 0, q = 0; c < m; c++, cell += 16)
             {
-                float value = centre[(block * m + c) * 16 + lane];
-                if (c % part == r) kxk[(f * j + c / part) * taps + centreTap] = value;
-                else pointwise[f * (m - j) + k++] = value;
+                float* source = residue == r ? kf + q++ * taps + centreTap : pf++;
+                if (toPacked) *cell = *source; else *source = *cell;
+                if (++residue == part) residue = 0;
             }
-            for (int t = 0, tap = 0; tap < taps; tap++)
+            cell = (float*)offCentre + (long)(f / 16) * (taps - 1) * j * 16 + f % 16;
+            for (int tap = 0; tap < taps; tap++)
             {
                 if (tap == centreTap) continue;
-                for (int q = 0; q < j; q++)
-                    kxk[(f * j + q) * taps + tap] = offCentre[((block * (taps - 1) + t) * j + q) * 16 + lane];
-                t++;
+                for (int q = 0; q < j; q++, cell += 16)
+                {
+                    if (toPacked) *cell = kf[q * taps + tap]; else kf[q * taps + tap] = *cell;
+                }
             }
         }
     }
 
-    /// <summary>A fingerprint of the weights packed here (see <see cref="Fingerprint"/>).</summary>
-    public ulong SourceFingerprint { get; private set; }
+    /// <summary>
+    /// The weights of the input gradient of a stride-1 layer, itself a shifted HetConv N -> M with part P (channel m
+    /// gets KxK kernels from the filters n = m mod P + P i) and flipped kernels. Needs P | N.
+    /// </summary>
+    public static unsafe PackedHetConvWeights ForInputGradient(HetConv2d layer, int threads)
+    {
+        var p = layer.Pattern;
+        int n = p.OutChannels, m = p.InChannels, part = p.Part, j = p.KxkPerFilter, taps = p.KernelSize * p.KernelSize;
+        int centreTap = taps / 2, transposedJ = n / part;
+        var packed = new PackedHetConvWeights(m, n, transposedJ, p.KernelSize);
+        using var scope = NewDisposeScope();
+        fixed (float* kxkPtr = Floats(layer.KxkWeight), pointwisePtr = Floats(layer.PointwiseWeight))
+        fixed (float* centrePtr = packed.Centre, offCentrePtr = packed.OffCentre)
+        {
+            nint kxkAddress = (nint)kxkPtr, pointwiseAddress = (nint)pointwisePtr;
+            nint centreAddress = (nint)centrePtr, offCentreAddress = (nint)offCentrePtr;
+            // Block b holds transposed "filters" (input channels) c = 16 b + lane; "channel" f runs over all filters.
+            Parallel.For(0, (m + 15) / 16, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads) }, block =>
+            {
+                float* kxk = (float*)kxkAddress, pointwise = (float*)pointwiseAddress;
+                float* centre = (float*)centreAddress + (long)block * n * 16;
+                float* offCentre = (float*)offCentreAddress + (long)block * (taps - 1) * transposedJ * 16;
+                int first = block * 16, lanes = Math.Min(16, m - first);
+                for (int f = 0; f < n; f++)
+                {
+                    int r = f % part, i = f / part;
+                    float* kf = kxk + (long)f * j * taps, pf = pointwise + (long)f * (m - j);
+                    for (int lane = 0; lane < lanes; lane++)
+                    {
+                        int c = first + lane, residue = c % part, q = c / part;
+                        if (residue != r)
+                        {
+                            // Filter f's 1x1 weights skip its KxK channels r, r + P, ... below c.
+                            centre[f * 16 + lane] = pf[c - q - (residue > r ? 1 : 0)];
+                            continue;
+                        }
+                        centre[f * 16 + lane] = kf[q * taps + centreTap];
+                        for (int t = 0, tap = 0; tap < taps; tap++)
+                        {
+                            if (tap == centreTap) continue;
+                            offCentre[((long)t * transposedJ + i) * 16 + lane] = kf[q * taps + (taps - 1 - tap)];
+                            t++;
+                        }
+                    }
+                }
+            });
+        }
+        return packed;
+    }
+
+    private static void ForEachBlock(int filters, int threads, Action<int> perFilter) =>
+        Parallel.For(0, (filters + 15) / 16, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads) }, block =>
+        {
+            for (int f = block * 16; f < Math.Min(filters, block * 16 + 16); f++) perFilter(f);
+        });
+
+    /// <summary>A fingerprint of the weights packed here (see <see cref="Fingerprint"/>), kept by whoever caches them.</summary>
+    public ulong SourceFingerprint { get; set; }
 
     /// <summary>Whether the layer's parameters still hold exactly the values packed here.</summary>
     public bool PackedFrom(HetConv2d layer) => Fingerprint(layer) == SourceFingerprint;
@@ -165,10 +188,10 @@ internal sealed class PackedHetConvWeights : IDisposable
     private static Span<float> Floats(Tensor parameter) =>
         MemoryMarshal.Cast<byte, float>(parameter.detach().to(ScalarType.Float32, CPU).contiguous().bytes);
 
-    private static float[] Rent(int length)
+    private static float[] Rent(int length, bool clear)
     {
         var array = ArrayPool<float>.Shared.Rent(Math.Max(length, 1));
-        Array.Clear(array, 0, length);   // padding filters must read as zeros
+        if (clear) Array.Clear(array, 0, length);
         return array;
     }
 
