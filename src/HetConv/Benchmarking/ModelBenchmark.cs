@@ -53,7 +53,11 @@ public static class ModelBenchmark
                 var net = Keep(ModelZoo.Create(model, options));
                 net.to(device);
                 if (mode == BenchMode.Inference) net.eval(); else net.train();
-                if (fold) BatchNormFolding.Fold(net);
+                if (fold)
+                {
+                    BatchNormFolding.Fold(net);
+                    ReluFusion.Fuse(net);
+                }
                 if (execution is not null) net.UseExecution(execution);
                 var optimizer = mode == BenchMode.Training
                     ? Keep(torch.optim.SGD(net.parameters(), 0.01, momentum: 0.9, weight_decay: 5e-4))

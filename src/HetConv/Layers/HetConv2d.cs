@@ -86,6 +86,13 @@ public sealed class HetConv2d : torch.nn.Module<Tensor, Tensor>
     /// </summary>
     internal IDisposable? DerivedWeights { get; set; }
 
+    /// <summary>
+    /// Whether the output goes through ReLU, as if a ReLU module followed the layer. Set by
+    /// <see cref="HetConv.Conversion.ReluFusion"/>, so a strategy can apply it as it stores its output instead of in
+    /// another pass over the activations.
+    /// </summary>
+    public bool ReluOutput { get; set; }
+
     public void InvalidateDerivedWeights()
     {
         DerivedWeights?.Dispose();
@@ -111,7 +118,7 @@ public sealed class HetConv2d : torch.nn.Module<Tensor, Tensor>
             throw new ArgumentException(
                 $"HetConv2d expects input [batch, {InChannels}, height, width]; got [{string.Join(", ", input.shape)}].",
                 nameof(input));
-        return Execution.Forward(this, input);
+        return ReluOutput ? Execution.ForwardRelu(this, input) : Execution.Forward(this, input);
     }
 
     /// <summary>

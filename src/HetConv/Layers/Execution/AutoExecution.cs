@@ -21,6 +21,8 @@ public sealed class AutoExecution : IHetConvExecution
 
     public Tensor Forward(HetConv2d layer, Tensor input) => Choose(layer, input).Forward(layer, input);
 
+    public Tensor ForwardRelu(HetConv2d layer, Tensor input) => Choose(layer, input).ForwardRelu(layer, input);
+
     public IHetConvExecution Choose(HetConv2d layer, Tensor input)
     {
         bool training = is_grad_enabled() && (input.requires_grad || layer.parameters().Any(p => p.requires_grad));

@@ -34,8 +34,16 @@ internal sealed class FusedNhwcExecution : IHetConvExecution
         return FusedHetConvFunction.apply(input, layer.KxkWeight, layer.PointwiseWeight, layer.Bias, layer);
     }
 
+    /// <summary>Without autograd the kernel applies ReLU as it stores; with it, ReLU stays a node of its own.</summary>
+    public Tensor ForwardRelu(HetConv2d layer, Tensor input)
+    {
+        bool autograd = is_grad_enabled() && (input.requires_grad || layer.parameters().Any(p => p.requires_grad));
+        if (autograd || !Supports(layer, input)) return nn.functional.relu(Forward(layer, input));
+        return Compute(layer, input, relu: true);
+    }
+
     /// <summary>The forward pass alone, on any input layout; returns a channels-last tensor.</summary>
-    internal static unsafe Tensor Compute(HetConv2d layer, Tensor input)
+    internal static unsafe Tensor Compute(HetConv2d layer, Tensor input, bool relu = false)
     {
         using var scope = NewDisposeScope();
         // In eval mode the packing is done once; in training the weights change every step.
@@ -47,7 +55,7 @@ internal sealed class FusedNhwcExecution : IHetConvExecution
         fixed (byte* x = nhwc.bytes, y = output.bytes)
         fixed (float* c = packed.Centre, o = packed.OffCentre, b = packed.Bias)
         {
-            HetConvNhwcKernel.Forward((float*)x, (float*)y, c, o, b, g, torch.get_num_threads());
+            HetConvNhwcKernel.Forward((float*)x, (float*)y, c, o, b, g, torch.get_num_threads(), relu);
         }
         if (layer.training) packed.Dispose();
         return output.permute(0, 3, 1, 2).MoveToOuterDisposeScope();
@@ -122,7 +130,7 @@ internal sealed class FusedHetConvFunction : torch.autograd.SingleTensorFunction
             var dx = empty(forward.Batch, forward.Height, forward.Width, forward.InChannels, dtype: ScalarType.Float32);
             fixed (byte* g = dy.bytes, o = dx.bytes)
             fixed (float* c = packed.Centre, w = packed.OffCentre, b = packed.Bias)
-                HetConvNhwcKernel.Forward((float*)g, (float*)o, c, w, b, transposed, threads);
+                HetConvNhwcKernel.Forward((float*)g, (float*)o, c, w, b, transposed, threads, relu: false);
             gradInput = dx.permute(0, 3, 1, 2);
         }
         else if (inputNeedsGrad)

@@ -15,6 +15,12 @@ public interface IHetConvExecution
     bool Supports(HetConv2d layer, Tensor input) => true;
 
     Tensor Forward(HetConv2d layer, Tensor input);
+
+    /// <summary>
+    /// The forward pass followed by ReLU, for layers with <see cref="HetConv2d.ReluOutput"/>. A strategy that can
+    /// apply it while storing its output overrides this; the default is a separate pass.
+    /// </summary>
+    Tensor ForwardRelu(HetConv2d layer, Tensor input) => TorchSharp.torch.nn.functional.relu(Forward(layer, input));
 }
 
 /// <summary>The available strategies.</summary>

@@ -29,22 +29,23 @@ internal static unsafe class HetConvNhwcKernel
 
     public static bool SupportsPart(int part) => part is 1 or 2 or 4 or 8 || part % 16 == 0;
 
+    /// <param name="relu">store max(y, 0) instead of y</param>
     public static void Forward(float* input, float* output, float* centre, float* offCentre, float* bias,
-        ConvGeometry g, int threads)
+        ConvGeometry g, int threads, bool relu)
     {
         switch (g.Part)
         {
-            case 1: Run<PartOneLoad>(input, output, centre, offCentre, bias, g, threads); break;
-            case 2: Run<PartTwoLoad>(input, output, centre, offCentre, bias, g, threads); break;
-            case 4: Run<PartFourLoad>(input, output, centre, offCentre, bias, g, threads); break;
-            case 8: Run<PartEightLoad>(input, output, centre, offCentre, bias, g, threads); break;
-            case var p when p % 16 == 0: Run<PartSixteenMultipleLoad>(input, output, centre, offCentre, bias, g, threads); break;
+            case 1: Run<PartOneLoad>(input, output, centre, offCentre, bias, g, threads, relu); break;
+            case 2: Run<PartTwoLoad>(input, output, centre, offCentre, bias, g, threads, relu); break;
+            case 4: Run<PartFourLoad>(input, output, centre, offCentre, bias, g, threads, relu); break;
+            case 8: Run<PartEightLoad>(input, output, centre, offCentre, bias, g, threads, relu); break;
+            case var p when p % 16 == 0: Run<PartSixteenMultipleLoad>(input, output, centre, offCentre, bias, g, threads, relu); break;
             default: throw new NotSupportedException($"part P = {g.Part}: the NHWC kernel handles P = 1, 2, 4, 8 and multiples of 16.");
         }
     }
 
     private static void Run<TLoad>(float* input, float* output, float* centre, float* offCentre, float* bias,
-        ConvGeometry g, int threads) where TLoad : struct, ILaneLoad
+        ConvGeometry g, int threads, bool relu) where TLoad : struct, ILaneLoad
     {
         int paddedHeight = PaddedImageGroups.PaddedHeight(g), paddedWidth = PaddedImageGroups.PaddedWidth(g), m = g.InChannels;
 
@@ -63,7 +64,7 @@ internal static unsafe class HetConvNhwcKernel
 
         int workers = Math.Max(1, threads);
         long imagePixels = (long)g.OutHeight * g.OutWidth;
-        var shape = new Args(input, output, centre, offCentre, bias, g, paddedHeight, paddedWidth, centreOffset);
+        var shape = new Args(input, output, centre, offCentre, bias, g, paddedHeight, paddedWidth, centreOffset, relu);
         fixed (long* stepPtr = steps)
         {
             nint stepAddress = (nint)stepPtr;
@@ -87,12 +88,13 @@ internal static unsafe class HetConvNhwcKernel
     }
 
     private readonly struct Args(float* input, float* output, float* centre, float* offCentre, float* bias, ConvGeometry g,
-        int paddedHeight, int paddedWidth, long centreOffset)
+        int paddedHeight, int paddedWidth, long centreOffset, bool relu)
     {
         public readonly float* Input = input, Output = output, Centre = centre, OffCentre = offCentre, Bias = bias;
         public readonly ConvGeometry G = g;
         public readonly int PaddedHeight = paddedHeight, PaddedWidth = paddedWidth;
         public readonly long CentreOffset = centreOffset;
+        public readonly bool Relu = relu;
 
         public long Pixels => (long)G.Batch * G.OutHeight * G.OutWidth;
 
@@ -102,7 +104,7 @@ internal static unsafe class HetConvNhwcKernel
         /// <summary>The same pass over images first .. first + count - 1, read from their padded copy.</summary>
         public Args ForImages(float* padded, int first, int count, long imagePixels) =>
             new(padded, Output + first * imagePixels * G.OutChannels, Centre, OffCentre, Bias,
-                G with { Batch = count }, PaddedHeight, PaddedWidth, CentreOffset);
+                G with { Batch = count }, PaddedHeight, PaddedWidth, CentreOffset, Relu);
     }
 
     private static void RunItems<TLoad>(in Args a, int first, int last, long* steps) where TLoad : struct, ILaneLoad
@@ -209,6 +211,14 @@ internal static unsafe class HetConvNhwcKernel
                 a40 = Fma.MultiplyAdd(w0, TLoad.First(p4 + o), a40); a41 = Fma.MultiplyAdd(w1, TLoad.Second(p4 + o), a41);
                 a50 = Fma.MultiplyAdd(w0, TLoad.First(p5 + o), a50); a51 = Fma.MultiplyAdd(w1, TLoad.Second(p5 + o), a51);
             }
+        }
+
+        if (a.Relu)
+        {
+            var zero = Vector256<float>.Zero;
+            a00 = Avx.Max(a00, zero); a01 = Avx.Max(a01, zero); a10 = Avx.Max(a10, zero); a11 = Avx.Max(a11, zero);
+            a20 = Avx.Max(a20, zero); a21 = Avx.Max(a21, zero); a30 = Avx.Max(a30, zero); a31 = Avx.Max(a31, zero);
+            a40 = Avx.Max(a40, zero); a41 = Avx.Max(a41, zero); a50 = Avx.Max(a50, zero); a51 = Avx.Max(a51, zero);
         }
 
         // Stores stay in this method: a call here would make the JIT keep the accumulators on the stack too.
