@@ -75,6 +75,8 @@ public class HetConv2dEquivalenceTests
     [InlineData(32, 32, 5, 32, 1)]
     [InlineData(64, 20, 1, 4, 1)]
     [InlineData(8, 3, 3, 8, 1)]
+    [InlineData(64, 40, 3, 2, 1)]   // wider: 320 multiply-add steps per output pixel
+    [InlineData(96, 20, 5, 4, 2)]
     public void Fused_kernel_runs_itself_for_its_parts_and_matches_the_reference(int m, int n, int k, int p, int stride)
     {
         if (!HetConv.Layers.Execution.Kernels.HetConvNhwcKernel.IsSupportedOnThisMachine) return; // needs AVX2 + FMA
