@@ -53,16 +53,12 @@ public static class ModelBenchmark
                 var net = Keep(ModelZoo.Create(model, options));
                 net.to(device);
                 if (mode == BenchMode.Inference) net.eval(); else net.train();
-                if (fold)
-                {
-                    BatchNormFolding.Fold(net);
-                    ReluFusion.Fuse(net);
-                }
+                if (fold) InferenceFolding.Apply(net);
                 if (execution is not null) net.UseExecution(execution);
                 var optimizer = mode == BenchMode.Training
                     ? Keep(torch.optim.SGD(net.parameters(), 0.01, momentum: 0.9, weight_decay: 5e-4))
                     : null;
-                string name = $"{prefix}{(execution is null ? "" : $":{execution.Name}")}/{layout}{(fold ? "+bn-folded" : "")}";
+                string name = $"{prefix}{(execution is null ? "" : $":{execution.Name}")}/{layout}{(fold ? "+folded" : "")}";
                 kinds[name] = kind;
                 candidates.Add(new TimedCandidate(name, () => Step(net, optimizer, input, labels)));
             }

@@ -87,6 +87,16 @@ public sealed class HetConv2d : torch.nn.Module<Tensor, Tensor>
     internal IDisposable? DerivedWeights { get; set; }
 
     /// <summary>
+    /// Whether eval-mode derived weights are used without checking them against the parameters on every call.
+    /// Off by default: each call then pays one pass over the weights (a fingerprint of their values), so a change
+    /// made to the parameters in place is always seen. On (see <see cref="HetConv.Conversion.InferenceFolding"/>)
+    /// for deployment, where that pass is a quarter of a batch-1 forward: the weights are packed once and kept until
+    /// <c>train()</c>/<c>eval()</c>, <c>load_state_dict</c>, one of this class's methods that change weights, or
+    /// <see cref="InvalidateDerivedWeights"/>, which is what to call after changing parameters in place.
+    /// </summary>
+    public bool TrustDerivedWeights { get; set; }
+
+    /// <summary>
     /// Whether the output goes through ReLU, as if a ReLU module followed the layer. Set by
     /// <see cref="HetConv.Conversion.ReluFusion"/>, so a strategy can apply it as it stores its output instead of in
     /// another pass over the activations.

@@ -63,10 +63,11 @@ internal sealed class FusedNhwcExecution : IHetConvExecution
 
     private static PackedHetConvWeights CachedPack(HetConv2d layer)
     {
-        if (layer.DerivedWeights is PackedHetConvWeights cached && cached.PackedFrom(layer)) return cached;
+        if (layer.DerivedWeights is PackedHetConvWeights cached && (layer.TrustDerivedWeights || cached.PackedFrom(layer)))
+            return cached;
         layer.InvalidateDerivedWeights();
         var packed = PackedHetConvWeights.From(layer, torch.get_num_threads());
-        packed.SourceFingerprint = PackedHetConvWeights.Fingerprint(layer);
+        if (!layer.TrustDerivedWeights) packed.SourceFingerprint = PackedHetConvWeights.Fingerprint(layer);
         layer.DerivedWeights = packed;
         return packed;
     }
