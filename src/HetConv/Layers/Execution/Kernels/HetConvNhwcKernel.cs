@@ -25,13 +25,6 @@ internal static unsafe class HetConvNhwcKernel
     private const int TilePixels = 6;
     private const int ChunkPixels = 48;
 
-    /// <summary>
-    /// Multiply-add steps (channels, or off-centre (tap, j) pairs) per pass over a chunk's tiles: a block's weights
-    /// for one slab (steps x 64 bytes) stay in L1 while every tile of the chunk uses them, instead of streaming a
-    /// wide layer's whole panel (conv9: 98 KB) from L2 for each tile.
-    /// </summary>
-    private const int SlabSteps = 128;
-
     public static bool IsSupportedOnThisMachine => Avx2.IsSupported && Fma.IsSupported;
 
     public static bool SupportsPart(int part) => part is 1 or 2 or 4 or 8 || part % 16 == 0;
@@ -105,9 +98,6 @@ internal static unsafe class HetConvNhwcKernel
 
         public long Pixels => (long)G.Batch * G.OutHeight * G.OutWidth;
 
-        /// <summary>Multiply-add steps per output pixel and filter: every channel at the centre, then (tap, j).</summary>
-        public int Steps => G.InChannels + G.OffCentreTaps * G.KxkPerFilter;
-
         /// <summary>Work items: chunks of output pixels times blocks of 16 filters.</summary>
         public int Items => (int)((Pixels + ChunkPixels - 1) / ChunkPixels) * G.FilterBlocks;
 
@@ -124,9 +114,7 @@ internal static unsafe class HetConvNhwcKernel
         // serve every block of filters: per tile they would cost as much as the multiply-adds of a 16-channel layer.
         // Slots past the chunk's end repeat its first pixel (computed, never stored).
         nint* corners = stackalloc nint[ChunkPixels + TilePixels];
-        float* partials = stackalloc float[ChunkPixels * 16];   // the chunk's sums between slabs
         long cornersOf = -1;
-        int total = a.Steps, slabs = (total + SlabSteps - 1) / SlabSteps, slab = (total + slabs - 1) / slabs;
         for (int item = first; item < last; item++)
         {
             // Block-major within a chunk: consecutive items read the same input pixels.
@@ -137,13 +125,8 @@ internal static unsafe class HetConvNhwcKernel
                 FindCorners(a, start, (int)(end - start), corners);
                 cornersOf = start;
             }
-            for (int from = 0; from < total; from += slab)
-            {
-                int to = Math.Min(total, from + slab);
-                for (long pixel = start; pixel < end; pixel += TilePixels)
-                    Tile<TLoad>(a, corners + (pixel - start), pixel, (int)Math.Min(TilePixels, end - pixel), block, steps,
-                        from, to, partials + (pixel - start) * 16);
-            }
+            for (long pixel = start; pixel < end; pixel += TilePixels)
+                Tile<TLoad>(a, corners + (pixel - start), pixel, (int)Math.Min(TilePixels, end - pixel), block, steps);
         }
     }
 
@@ -169,14 +152,9 @@ internal static unsafe class HetConvNhwcKernel
         for (int i = count; i < count + TilePixels; i++) corners[i] = corners[0];
     }
 
-    /// <summary>
-    /// Steps [from, to) of a tile of 6 pixels x 16 filters: starting from the bias on the first slab, else from the
-    /// sums <paramref name="partial"/> holds ([6][16]); storing the output (after ReLU if asked) on the last slab,
-    /// else the sums back.
-    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile<TLoad>(in Args a, nint* corners, long pixel, int count, int block, long* steps,
-        int from, int to, float* partial) where TLoad : struct, ILaneLoad
+    private static void Tile<TLoad>(in Args a, nint* corners, long pixel, int count, int block, long* steps)
+        where TLoad : struct, ILaneLoad
     {
         var g = a.G;
         int m = g.InChannels;
@@ -184,28 +162,15 @@ internal static unsafe class HetConvNhwcKernel
         float* p0 = (float*)corners[0], p1 = (float*)corners[1], p2 = (float*)corners[2];
         float* p3 = (float*)corners[3], p4 = (float*)corners[4], p5 = (float*)corners[5];
 
-        Vector256<float> a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51;
-        if (from == 0)
-        {
-            var bias0 = Avx.LoadVector256(a.Bias + block * 16);
-            var bias1 = Avx.LoadVector256(a.Bias + block * 16 + 8);
-            a00 = bias0; a01 = bias1; a10 = bias0; a11 = bias1; a20 = bias0; a21 = bias1;
-            a30 = bias0; a31 = bias1; a40 = bias0; a41 = bias1; a50 = bias0; a51 = bias1;
-        }
-        else
-        {
-            a00 = Avx.LoadVector256(partial); a01 = Avx.LoadVector256(partial + 8);
-            a10 = Avx.LoadVector256(partial + 16); a11 = Avx.LoadVector256(partial + 24);
-            a20 = Avx.LoadVector256(partial + 32); a21 = Avx.LoadVector256(partial + 40);
-            a30 = Avx.LoadVector256(partial + 48); a31 = Avx.LoadVector256(partial + 56);
-            a40 = Avx.LoadVector256(partial + 64); a41 = Avx.LoadVector256(partial + 72);
-            a50 = Avx.LoadVector256(partial + 80); a51 = Avx.LoadVector256(partial + 88);
-        }
+        var bias0 = Avx.LoadVector256(a.Bias + block * 16);
+        var bias1 = Avx.LoadVector256(a.Bias + block * 16 + 8);
+        Vector256<float> a00 = bias0, a01 = bias1, a10 = bias0, a11 = bias1, a20 = bias0, a21 = bias1;
+        Vector256<float> a30 = bias0, a31 = bias1, a40 = bias0, a41 = bias1, a50 = bias0, a51 = bias1;
 
-        // Centre tap: a dense 1x1 product over the slab's channels (scalar broadcast per pixel).
+        // Centre tap: a dense 1x1 product over all M channels (scalar broadcast per pixel).
         long centre = a.CentreOffset;
-        float* w = a.Centre + ((long)block * m + from) * 16;
-        for (long k = centre + from, centreEnd = centre + Math.Min(to, m); k < centreEnd; k++, w += 16)
+        float* w = a.Centre + (long)block * m * 16;
+        for (long k = centre; k < centre + m; k++, w += 16)
         {
             var w0 = Avx.LoadVector256(w);
             var w1 = Avx.LoadVector256(w + 8);
@@ -221,10 +186,9 @@ internal static unsafe class HetConvNhwcKernel
         // (see ILaneLoad), so the first lane's channel offset n0 mod P moves every pointer once.
         int laneBase = g.Part >= 16 ? block * 16 % g.Part : 0;
         p0 += laneBase; p1 += laneBase; p2 += laneBase; p3 += laneBase; p4 += laneBase; p5 += laneBase;
-        int offFrom = Math.Max(from, m) - m, offTo = Math.Max(to, m) - m;
-        w = a.OffCentre + ((long)block * g.OffCentreTaps * g.KxkPerFilter + offFrom) * 16;
-        long* stepEnd = steps + offTo;
-        for (long* step = steps + offFrom; step < stepEnd; step++, w += 16)
+        w = a.OffCentre + (long)block * g.OffCentreTaps * g.KxkPerFilter * 16;
+        long* stepEnd = steps + (long)g.OffCentreTaps * g.KxkPerFilter;
+        for (long* step = steps; step < stepEnd; step++, w += 16)
         {
             long o = *step;
             var w0 = Avx.LoadVector256(w);
@@ -247,17 +211,6 @@ internal static unsafe class HetConvNhwcKernel
                 a40 = Fma.MultiplyAdd(w0, TLoad.First(p4 + o), a40); a41 = Fma.MultiplyAdd(w1, TLoad.Second(p4 + o), a41);
                 a50 = Fma.MultiplyAdd(w0, TLoad.First(p5 + o), a50); a51 = Fma.MultiplyAdd(w1, TLoad.Second(p5 + o), a51);
             }
-        }
-
-        if (to < a.Steps)
-        {
-            Avx.Store(partial, a00); Avx.Store(partial + 8, a01);
-            Avx.Store(partial + 16, a10); Avx.Store(partial + 24, a11);
-            Avx.Store(partial + 32, a20); Avx.Store(partial + 40, a21);
-            Avx.Store(partial + 48, a30); Avx.Store(partial + 56, a31);
-            Avx.Store(partial + 64, a40); Avx.Store(partial + 72, a41);
-            Avx.Store(partial + 80, a50); Avx.Store(partial + 88, a51);
-            return;
         }
 
         if (a.Relu)
