@@ -87,34 +87,32 @@ public class HetConv2dEquivalenceTests
             CheckAgainstDenseReference(new Case(m, n, k, p, stride, k / 2, batch, 7, 9 + batch, HetConvArrangement.Shifted, batch == 3, 17), HetConvExecutions.FusedNhwc);
     }
 
-    /// <summary>
-    /// Batches with enough images are padded group by group inside the kernel's workers (several small images per
-    /// group, a partial last group); batch 1 shares one padded copy among them. Both ways must agree with the reference.
-    /// </summary>
-    [Theory]
-    [InlineData(16, 24, 3, 4, 1, 25, 3)]
-    [InlineData(16, 16, 3, 2, 2, 9, 8)]
-    [InlineData(32, 20, 5, 32, 1, 7, 10)]
-    [InlineData(8, 8, 3, 8, 1, 1, 12)]
-    public void Fused_kernel_matches_the_reference_however_it_splits_the_batch(int m, int n, int k, int p, int stride, int batch, int size)
+    /// <summary>The kernels' sums run in a fixed order, so training on them is reproducible to the last bit.</summary>
+    [Fact]
+    public void Fused_gradients_are_the_same_on_every_run()
     {
-        if (!HetConv.Layers.Execution.Kernels.HetConvNhwcKernel.IsSupportedOnThisMachine) return; // needs AVX2 + FMA
-        int threads = torch.get_num_threads();
-        try
+        torch.random.manual_seed(12);
+        using var layer = new HetConv2d(32, 48, 3, 4, stride: 1) { Execution = HetConvExecutions.FusedNhwc };
+        using var x = randn(24, 32, 8, 8);
+        using var upstream = randn(24, 48, 8, 8);
+        (Tensor, Tensor, Tensor) Gradients()
         {
-            foreach (int workers in new[] { 1, 2, 3 })
-            {
-                torch.set_num_threads(workers);
-                CheckAgainstDenseReference(new Case(m, n, k, p, stride, k / 2, batch, size, size + 1, HetConvArrangement.Shifted, true, 5), HetConvExecutions.FusedNhwc);
-            }
+            layer.zero_grad();
+            var input = x.clone().requires_grad_();
+            layer.call(input).backward(new[] { upstream });
+            return (input.grad!.clone(), layer.KxkWeight.grad!.clone(), layer.PointwiseWeight.grad!.clone());
         }
-        finally
+        var first = Gradients();
+        for (int run = 0; run < 5; run++)
         {
-            torch.set_num_threads(threads);
+            var again = Gradients();
+            Assert.True(again.Item1.eq(first.Item1).all().item<bool>(), "input gradient");
+            Assert.True(again.Item2.eq(first.Item2).all().item<bool>(), "kxk_weight gradient");
+            Assert.True(again.Item3.eq(first.Item3).all().item<bool>(), "pointwise_weight gradient");
         }
     }
 
-    private static void CheckAgainstDenseReference(Case c, IHetConvExecution execution)
+    internal static void CheckAgainstDenseReference(Case c, IHetConvExecution execution)
     {
         using var scope = NewDisposeScope();
         torch.random.manual_seed(c.Seed);
@@ -178,4 +176,43 @@ public class HetConv2dEquivalenceTests
         }
         return result;
     }
+}
+
+/// <summary>
+/// Changes torch's process-wide thread count, so it runs apart from every other test (a kernel reads the count at
+/// each call; another test's run would change its partitions mid-way).
+/// </summary>
+[CollectionDefinition(nameof(ThreadCountTests), DisableParallelization = true)]
+public sealed class ThreadCountCollection;
+
+[Collection(nameof(ThreadCountTests))]
+public class ThreadCountTests
+{
+    /// <summary>
+    /// Batches with enough images are padded group by group inside the kernel's workers (several small images per
+    /// group, a partial last group); batch 1 shares one padded copy among them. Both ways must agree with the reference.
+    /// </summary>
+    [Theory]
+    [InlineData(16, 24, 3, 4, 1, 25, 3)]
+    [InlineData(16, 16, 3, 2, 2, 9, 8)]
+    [InlineData(32, 20, 5, 32, 1, 7, 10)]
+    [InlineData(8, 8, 3, 8, 1, 1, 12)]
+    public void Fused_kernel_matches_the_reference_however_it_splits_the_batch(int m, int n, int k, int p, int stride, int batch, int size)
+    {
+        if (!HetConv.Layers.Execution.Kernels.HetConvNhwcKernel.IsSupportedOnThisMachine) return; // needs AVX2 + FMA
+        int threads = torch.get_num_threads();
+        try
+        {
+            foreach (int workers in new[] { 1, 2, 3 })
+            {
+                torch.set_num_threads(workers);
+                HetConv2dEquivalenceTests.CheckAgainstDenseReference(new HetConv2dEquivalenceTests.Case(m, n, k, p, stride, k / 2, batch, size, size + 1, HetConvArrangement.Shifted, true, 5), HetConvExecutions.FusedNhwc);
+            }
+        }
+        finally
+        {
+            torch.set_num_threads(threads);
+        }
+    }
+
 }

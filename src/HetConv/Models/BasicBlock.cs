@@ -13,6 +13,7 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
 {
     private readonly Module<Tensor, Tensor> conv1;
     private readonly Module<Tensor, Tensor> bn1;
+    private readonly Module<Tensor, Tensor> relu1;   // a module, so that ReluFusion can move it into conv1
     private readonly Module<Tensor, Tensor> conv2;
     private readonly Module<Tensor, Tensor> bn2;
     private readonly Module<Tensor, Tensor>? se;
@@ -23,6 +24,7 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
     {
         conv1 = options.Conv(inPlanes, planes, 3, stride);
         bn1 = BatchNorm2d(planes);
+        relu1 = ReLU(inplace: true);
         conv2 = options.Conv(planes, planes, 3);
         bn2 = BatchNorm2d(planes);
         se = options.SqueezeExcitationOn(planes);
@@ -33,7 +35,7 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var x = bn1.call(conv1.call(input)).relu_();
+        var x = relu1.call(bn1.call(conv1.call(input)));
         x = bn2.call(conv2.call(x));
         if (se is not null) x = se.call(x);
         var identity = downsample is null ? input : downsample.call(input);
@@ -46,6 +48,7 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
         {
             conv1.Dispose();
             bn1.Dispose();
+            relu1.Dispose();
             conv2.Dispose();
             bn2.Dispose();
             se?.Dispose();

@@ -16,6 +16,7 @@ public sealed class Bottleneck : Module<Tensor, Tensor>
     private readonly Module<Tensor, Tensor> bn1;
     private readonly Module<Tensor, Tensor> conv2;
     private readonly Module<Tensor, Tensor> bn2;
+    private readonly Module<Tensor, Tensor> relu2;   // a module, so that ReluFusion can move it into conv2
     private readonly Module<Tensor, Tensor> conv3;
     private readonly Module<Tensor, Tensor> bn3;
     private readonly Module<Tensor, Tensor>? se;
@@ -28,6 +29,7 @@ public sealed class Bottleneck : Module<Tensor, Tensor>
         bn1 = BatchNorm2d(planes);
         conv2 = options.Conv(planes, planes, 3, stride);
         bn2 = BatchNorm2d(planes);
+        relu2 = ReLU(inplace: true);
         conv3 = Conv2d(planes, planes * Expansion, 1, bias: false);
         bn3 = BatchNorm2d(planes * Expansion);
         se = options.SqueezeExcitationOn(planes * Expansion);
@@ -39,7 +41,7 @@ public sealed class Bottleneck : Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var x = bn1.call(conv1.call(input)).relu_();
-        x = bn2.call(conv2.call(x)).relu_();
+        x = relu2.call(bn2.call(conv2.call(x)));
         x = bn3.call(conv3.call(x));
         if (se is not null) x = se.call(x);
         var identity = downsample is null ? input : downsample.call(input);
@@ -54,6 +56,7 @@ public sealed class Bottleneck : Module<Tensor, Tensor>
             bn1.Dispose();
             conv2.Dispose();
             bn2.Dispose();
+            relu2.Dispose();
             conv3.Dispose();
             bn3.Dispose();
             se?.Dispose();

@@ -1,5 +1,6 @@
 using HetConv.Conversion;
 using HetConv.Layers;
+using HetConv.Layers.Execution;
 using HetConv.Profiling;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -87,8 +88,14 @@ public class HetConvConverterTests
         Assert.Equal(12, report.Replaced.Count);
         Assert.Equal("features.0", Assert.Single(report.Skipped).Name);
         Assert.All(model.modules().OfType<HetConv2d>(), h => Assert.NotNull(h.Bias));
-        using var actual = model.call(x);
-        TensorAssert.Close(actual, expected, rtol: 1e-4, what: "converted vgg16_bn output");
+        // Every strategy, pinned: the fused kernel sums in another order than oneDNN, so through 13 layers the
+        // outputs agree to float32 rounding (about 1e-6 of the largest), not bit for bit.
+        foreach (var execution in HetConvExecutions.All.Append(HetConvExecutions.Auto))
+        {
+            model.UseExecution(execution);
+            using var actual = model.call(x);
+            TensorAssert.Close(actual, expected, rtol: 1e-3, what: $"converted vgg16_bn output ({execution.Name})");
+        }
     }
 
     [Fact]

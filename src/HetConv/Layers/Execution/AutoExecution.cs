@@ -8,7 +8,8 @@ namespace HetConv.Layers.Execution;
 /// <summary>
 /// Picks the fastest strategy per layer configuration and input (shape, layout, dtype, device, with or without
 /// autograd), like cuDNN's benchmark mode: the first call with a new key times every strategy that supports it
-/// side by side on that very input, later calls reuse the choice. Masked dense is never a candidate.
+/// side by side on that very input, later calls reuse the choice (the preferred strategy unless another is clearly
+/// faster, see <see cref="ClearMargin"/>). Masked dense is never a candidate.
 /// </summary>
 public sealed class AutoExecution : IHetConvExecution
 {
@@ -52,6 +53,15 @@ public sealed class AutoExecution : IHetConvExecution
             torch.autograd.grad(new[] { y }, new List<Tensor>(parameters) { x }, new[] { ones_like(y) }, allow_unused: true);
         })).ToList();
         var timings = InterleavedTimer.Measure(timed, warmup: 1, repetitions: 3);
-        return candidates.MinBy(e => timings[e.Name].MedianMs)!;
+        var fastest = candidates.MinBy(e => timings[e.Name].MedianMs)!;
+        var preferred = candidates[0];
+        return timings[fastest.Name].MedianMs < ClearMargin * timings[preferred.Name].MedianMs ? fastest : preferred;
     }
+
+    /// <summary>
+    /// Another strategy replaces the preferred one (the first of <see cref="HetConvExecutions.Selectable"/>) only when
+    /// clearly faster. Near ties would otherwise go either way with the machine's load, so two runs (a training run
+    /// and its resumption, in another process) could sum in different orders and drift apart.
+    /// </summary>
+    private const double ClearMargin = 0.85;
 }

@@ -39,8 +39,11 @@ public static class HetConvExecutions
     /// <summary>The strategies that compute on their own (not <see cref="Auto"/>), baselines included.</summary>
     public static IReadOnlyList<IHetConvExecution> All { get; } = new[] { TwoBranch, MaskedDense, FusedNhwc };
 
-    /// <summary>What <see cref="Auto"/> chooses from: every strategy but the masked-dense baseline.</summary>
-    public static IReadOnlyList<IHetConvExecution> Selectable { get; } = new[] { TwoBranch, FusedNhwc };
+    /// <summary>
+    /// What <see cref="Auto"/> chooses from: every strategy but the masked-dense baseline, the one it prefers
+    /// first.
+    /// </summary>
+    public static IReadOnlyList<IHetConvExecution> Selectable { get; } = new[] { FusedNhwc, TwoBranch };
 
     public static IHetConvExecution Parse(string name) =>
         All.Append(Auto).FirstOrDefault(e => string.Equals(e.Name, name, StringComparison.OrdinalIgnoreCase))

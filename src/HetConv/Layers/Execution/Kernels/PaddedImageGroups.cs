@@ -1,12 +1,11 @@
 using System.Buffers;
-using System.Runtime.CompilerServices;
 
 namespace HetConv.Layers.Execution.Kernels;
 
 /// <summary>
 /// How the NHWC kernels share a batch among threads and see it zero-padded, so that every tap of every pixel is in
 /// bounds. With enough images, the batch is cut into groups of whole images (about <c>targetPixels</c> output
-/// pixels each) that workers take in turn, each padding its group into a buffer of its own just before using it:
+/// pixels each) shared out among workers, each padding a group into a buffer of its own just before using it:
 /// the copy is spread over the threads and is still in cache when the taps read it. With fewer images (batch 1),
 /// the whole input is padded once and the kernel shares out the pixels itself.
 /// </summary>
@@ -33,21 +32,24 @@ internal static unsafe class PaddedImageGroups
         return workers == 1 || (g.Batch + perGroup - 1) / perGroup >= 2 * workers;
     }
 
-    /// <summary>Runs <paramref name="work"/> on every group, on up to <paramref name="workers"/> threads.</summary>
+    /// <summary>
+    /// Runs <paramref name="work"/> on every group, on up to <paramref name="workers"/> threads. Each worker takes a
+    /// fixed run of consecutive groups, so a kernel that sums per worker adds in the same order on every run.
+    /// </summary>
     public static void ForEachGroup(float* input, ConvGeometry g, int targetPixels, int workers, GroupWork work)
     {
         int perGroup = ImagesPerGroup(g, targetPixels), groups = (g.Batch + perGroup - 1) / perGroup;
         long imageLength = (long)g.Height * g.Width * g.InChannels;
-        var nextGroup = new StrongBox<int>(-1);
         nint source = (nint)input;
-        RunWorkers(Math.Min(workers, groups), worker =>
+        int active = Math.Min(workers, groups);
+        RunWorkers(active, worker =>
         {
             float[]? buffer = g.Padding == 0 ? null : ArrayPool<float>.Shared.Rent(checked((int)(perGroup * PaddedImageLength(g))));
             try
             {
                 fixed (float* padded = buffer)
                 {
-                    for (int group; (group = Interlocked.Increment(ref nextGroup.Value)) < groups;)
+                    for (int group = groups * worker / active; group < groups * (worker + 1) / active; group++)
                     {
                         int first = group * perGroup, count = Math.Min(perGroup, g.Batch - first);
                         float* images = (float*)source + first * imageLength;
