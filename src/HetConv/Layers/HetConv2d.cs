@@ -124,11 +124,30 @@ public sealed class HetConv2d : torch.nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor input)
     {
+        CheckInput(input);
+        return ReluOutput ? Execution.ForwardRelu(this, input) : Execution.Forward(this, input);
+    }
+
+    private void CheckInput(Tensor input)
+    {
         if (input.dim() != 4 || input.shape[1] != InChannels)
             throw new ArgumentException(
                 $"HetConv2d expects input [batch, {InChannels}, height, width]; got [{string.Join(", ", input.shape)}].",
                 nameof(input));
-        return ReluOutput ? Execution.ForwardRelu(this, input) : Execution.Forward(this, input);
+    }
+
+    /// <summary>
+    /// relu(this(input) + residual): a residual block's last convolution with its shortcut addition and ReLU, which
+    /// the fused kernel applies as it stores its output (inference without autograd) instead of in two more passes.
+    /// Called directly, not through <c>call()</c>, so module hooks do not see it. Not for a layer with
+    /// <see cref="ReluOutput"/>, whose ReLU would come before the addition.
+    /// </summary>
+    public Tensor ForwardAddRelu(Tensor input, Tensor residual)
+    {
+        if (ReluOutput)
+            throw new InvalidOperationException("ForwardAddRelu applies ReLU after the addition; this layer has ReluOutput set, which applies it before.");
+        CheckInput(input);
+        return Execution.ForwardAddRelu(this, input, residual);
     }
 
     /// <summary>

@@ -1,4 +1,6 @@
+using HetConv.Layers;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
@@ -36,9 +38,12 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var x = relu1.call(bn1.call(conv1.call(input)));
+        var identity = downsample is null ? input : downsample.call(input);
+        // BN folded (see InferenceFolding): the last HetConv adds the shortcut and applies ReLU as it stores.
+        if (conv2 is HetConv2d last && bn2 is Identity && se is null && !last.ReluOutput)
+            return last.ForwardAddRelu(x, identity).MoveToOuterDisposeScope();
         x = bn2.call(conv2.call(x));
         if (se is not null) x = se.call(x);
-        var identity = downsample is null ? input : downsample.call(input);
         return x.add_(identity).relu_().MoveToOuterDisposeScope();
     }
 

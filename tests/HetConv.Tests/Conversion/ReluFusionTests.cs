@@ -72,4 +72,37 @@ public class ReluFusionTests
             TensorAssert.Close(xg.grad!, x64.grad!, what: $"{execution.Name} input gradient");
         }
     }
+
+    /// <summary>The residual epilogue, partial tiles and either residual layout included, against the dense reference.</summary>
+    [Theory]
+    [InlineData(16, 24, 4, 1, false)]
+    [InlineData(12, 13, 2, 1, true)]
+    [InlineData(32, 32, 4, 2, true)]
+    public void ForwardAddRelu_is_relu_of_the_convolution_plus_the_residual(int m, int n, int p, int stride, bool channelsLast)
+    {
+        torch.random.manual_seed(9);
+        foreach (var execution in HetConvExecutions.All.Append(HetConvExecutions.Auto))
+        {
+            using var scope = NewDisposeScope();
+            using var layer = new HetConv2d(m, n, 3, p, stride, bias: true) { Execution = execution };
+            var x = randn(3, m, 9, 11);
+            var dense = layer.DenseWeight().detach().to(ScalarType.Float64);
+            var conv = F.conv2d(x.to(ScalarType.Float64), dense, layer.Bias!.detach().to(ScalarType.Float64),
+                new long[] { stride }, new long[] { 1 });
+            var residual = randn(conv.shape);
+            if (channelsLast) residual = residual.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
+            var expected = F.relu(conv + residual.to(ScalarType.Float64));
+            using (no_grad())
+                TensorAssert.Close(layer.ForwardAddRelu(x, residual), expected, what: $"{execution.Name} without autograd");
+            TensorAssert.Close(layer.ForwardAddRelu(x, residual), expected, what: $"{execution.Name} with autograd");
+        }
+    }
+
+    [Fact]
+    public void ForwardAddRelu_refuses_a_layer_whose_ReLU_comes_before_the_addition()
+    {
+        using var layer = new HetConv2d(8, 8, 3, 2) { ReluOutput = true };
+        using var x = randn(1, 8, 5, 5);
+        Assert.Throws<InvalidOperationException>(() => layer.ForwardAddRelu(x, zeros(1, 8, 5, 5)));
+    }
 }

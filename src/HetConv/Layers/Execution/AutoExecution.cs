@@ -24,6 +24,9 @@ public sealed class AutoExecution : IHetConvExecution
 
     public Tensor ForwardRelu(HetConv2d layer, Tensor input) => Choose(layer, input).ForwardRelu(layer, input);
 
+    public Tensor ForwardAddRelu(HetConv2d layer, Tensor input, Tensor residual) =>
+        Choose(layer, input).ForwardAddRelu(layer, input, residual);
+
     public IHetConvExecution Choose(HetConv2d layer, Tensor input)
     {
         bool training = is_grad_enabled() && (input.requires_grad || layer.parameters().Any(p => p.requires_grad));

@@ -37,13 +37,27 @@ internal sealed class FusedNhwcExecution : IHetConvExecution
     /// <summary>Without autograd the kernel applies ReLU as it stores; with it, ReLU stays a node of its own.</summary>
     public Tensor ForwardRelu(HetConv2d layer, Tensor input)
     {
-        bool autograd = is_grad_enabled() && (input.requires_grad || layer.parameters().Any(p => p.requires_grad));
-        if (autograd || !Supports(layer, input)) return nn.functional.relu(Forward(layer, input));
+        if (NeedsAutograd(layer, input) || !Supports(layer, input)) return nn.functional.relu(Forward(layer, input));
         return Compute(layer, input, relu: true);
     }
 
-    /// <summary>The forward pass alone, on any input layout; returns a channels-last tensor.</summary>
-    internal static unsafe Tensor Compute(HetConv2d layer, Tensor input, bool relu = false)
+    /// <summary>Without autograd the kernel adds the residual and applies ReLU as it stores.</summary>
+    public Tensor ForwardAddRelu(HetConv2d layer, Tensor input, Tensor residual)
+    {
+        if (NeedsAutograd(layer, input) || residual.requires_grad || !Supports(layer, input) || residual.dtype != ScalarType.Float32
+            || residual.device_type != DeviceType.CPU)
+            return nn.functional.relu(Forward(layer, input).add(residual));
+        return Compute(layer, input, relu: true, residual);
+    }
+
+    private static bool NeedsAutograd(HetConv2d layer, Tensor input) =>
+        is_grad_enabled() && (input.requires_grad || layer.parameters().Any(p => p.requires_grad));
+
+    /// <summary>
+    /// The forward pass alone, on any input layout; returns a channels-last tensor. With a residual (of the output's
+    /// shape, any layout), stores relu(y + residual) when <paramref name="relu"/>, else y + residual.
+    /// </summary>
+    internal static unsafe Tensor Compute(HetConv2d layer, Tensor input, bool relu = false, Tensor? residual = null)
     {
         using var scope = NewDisposeScope();
         // In eval mode the packing is done once; in training the weights change every step.
@@ -52,10 +66,15 @@ internal sealed class FusedNhwcExecution : IHetConvExecution
         var g = new ConvGeometry((int)input.shape[0], (int)input.shape[2], (int)input.shape[3], layer.InChannels,
             layer.OutChannels, layer.KernelSize, layer.Stride, layer.Padding, layer.Part);
         var output = empty(g.Batch, g.OutHeight, g.OutWidth, g.OutChannels, dtype: ScalarType.Float32);
-        fixed (byte* x = nhwc.bytes, y = output.bytes)
+        if (residual is not null && !residual.shape.SequenceEqual(new long[] { g.Batch, g.OutChannels, g.OutHeight, g.OutWidth }))
+            throw new ArgumentException(
+                $"The residual must have the output's shape [{g.Batch}, {g.OutChannels}, {g.OutHeight}, {g.OutWidth}]; got [{string.Join(", ", residual.shape)}].",
+                nameof(residual));
+        var residualNhwc = residual?.permute(0, 2, 3, 1).contiguous();
+        fixed (byte* x = nhwc.bytes, y = output.bytes, r = residualNhwc is null ? default : residualNhwc.bytes)
         fixed (float* c = packed.Centre, o = packed.OffCentre, b = packed.Bias)
         {
-            HetConvNhwcKernel.Forward((float*)x, (float*)y, c, o, b, g, torch.get_num_threads(), relu);
+            HetConvNhwcKernel.Forward((float*)x, (float*)y, c, o, b, g, torch.get_num_threads(), new OutputEpilogue(relu, (float*)r));
         }
         if (layer.training) packed.Dispose();
         return output.permute(0, 3, 1, 2).MoveToOuterDisposeScope();
@@ -131,7 +150,7 @@ internal sealed class FusedHetConvFunction : torch.autograd.SingleTensorFunction
             var dx = empty(forward.Batch, forward.Height, forward.Width, forward.InChannels, dtype: ScalarType.Float32);
             fixed (byte* g = dy.bytes, o = dx.bytes)
             fixed (float* c = packed.Centre, w = packed.OffCentre, b = packed.Bias)
-                HetConvNhwcKernel.Forward((float*)g, (float*)o, c, w, b, transposed, threads, relu: false);
+                HetConvNhwcKernel.Forward((float*)g, (float*)o, c, w, b, transposed, threads, OutputEpilogue.None);
             gradInput = dx.permute(0, 3, 1, 2);
         }
         else if (inputNeedsGrad)

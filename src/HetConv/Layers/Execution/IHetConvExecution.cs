@@ -21,6 +21,13 @@ public interface IHetConvExecution
     /// apply it while storing its output overrides this; the default is a separate pass.
     /// </summary>
     Tensor ForwardRelu(HetConv2d layer, Tensor input) => TorchSharp.torch.nn.functional.relu(Forward(layer, input));
+
+    /// <summary>
+    /// relu(forward(input) + residual), a residual block's last convolution, shortcut addition and ReLU (see
+    /// <see cref="HetConv2d.ForwardAddRelu"/>). The default is separate passes.
+    /// </summary>
+    Tensor ForwardAddRelu(HetConv2d layer, Tensor input, Tensor residual) =>
+        TorchSharp.torch.nn.functional.relu(Forward(layer, input).add(residual));
 }
 
 /// <summary>The available strategies.</summary>

@@ -29,23 +29,22 @@ internal static unsafe class HetConvNhwcKernel
 
     public static bool SupportsPart(int part) => part is 1 or 2 or 4 or 8 || part % 16 == 0;
 
-    /// <param name="relu">store max(y, 0) instead of y</param>
     public static void Forward(float* input, float* output, float* centre, float* offCentre, float* bias,
-        ConvGeometry g, int threads, bool relu)
+        ConvGeometry g, int threads, OutputEpilogue epilogue)
     {
         switch (g.Part)
         {
-            case 1: Run<PartOneLoad>(input, output, centre, offCentre, bias, g, threads, relu); break;
-            case 2: Run<PartTwoLoad>(input, output, centre, offCentre, bias, g, threads, relu); break;
-            case 4: Run<PartFourLoad>(input, output, centre, offCentre, bias, g, threads, relu); break;
-            case 8: Run<PartEightLoad>(input, output, centre, offCentre, bias, g, threads, relu); break;
-            case var p when p % 16 == 0: Run<PartSixteenMultipleLoad>(input, output, centre, offCentre, bias, g, threads, relu); break;
+            case 1: Run<PartOneLoad>(input, output, centre, offCentre, bias, g, threads, epilogue); break;
+            case 2: Run<PartTwoLoad>(input, output, centre, offCentre, bias, g, threads, epilogue); break;
+            case 4: Run<PartFourLoad>(input, output, centre, offCentre, bias, g, threads, epilogue); break;
+            case 8: Run<PartEightLoad>(input, output, centre, offCentre, bias, g, threads, epilogue); break;
+            case var p when p % 16 == 0: Run<PartSixteenMultipleLoad>(input, output, centre, offCentre, bias, g, threads, epilogue); break;
             default: throw new NotSupportedException($"part P = {g.Part}: the NHWC kernel handles P = 1, 2, 4, 8 and multiples of 16.");
         }
     }
 
     private static void Run<TLoad>(float* input, float* output, float* centre, float* offCentre, float* bias,
-        ConvGeometry g, int threads, bool relu) where TLoad : struct, ILaneLoad
+        ConvGeometry g, int threads, OutputEpilogue epilogue) where TLoad : struct, ILaneLoad
     {
         int paddedHeight = PaddedImageGroups.PaddedHeight(g), paddedWidth = PaddedImageGroups.PaddedWidth(g), m = g.InChannels;
 
@@ -64,7 +63,7 @@ internal static unsafe class HetConvNhwcKernel
 
         int workers = Math.Max(1, threads);
         long imagePixels = (long)g.OutHeight * g.OutWidth;
-        var shape = new Args(input, output, centre, offCentre, bias, g, paddedHeight, paddedWidth, centreOffset, relu);
+        var shape = new Args(input, output, centre, offCentre, bias, g, paddedHeight, paddedWidth, centreOffset, epilogue);
         fixed (long* stepPtr = steps)
         {
             nint stepAddress = (nint)stepPtr;
@@ -88,13 +87,13 @@ internal static unsafe class HetConvNhwcKernel
     }
 
     private readonly struct Args(float* input, float* output, float* centre, float* offCentre, float* bias, ConvGeometry g,
-        int paddedHeight, int paddedWidth, long centreOffset, bool relu)
+        int paddedHeight, int paddedWidth, long centreOffset, OutputEpilogue epilogue)
     {
         public readonly float* Input = input, Output = output, Centre = centre, OffCentre = offCentre, Bias = bias;
         public readonly ConvGeometry G = g;
         public readonly int PaddedHeight = paddedHeight, PaddedWidth = paddedWidth;
         public readonly long CentreOffset = centreOffset;
-        public readonly bool Relu = relu;
+        public readonly OutputEpilogue Epilogue = epilogue;
 
         public long Pixels => (long)G.Batch * G.OutHeight * G.OutWidth;
 
@@ -104,7 +103,7 @@ internal static unsafe class HetConvNhwcKernel
         /// <summary>The same pass over images first .. first + count - 1, read from their padded copy.</summary>
         public Args ForImages(float* padded, int first, int count, long imagePixels) =>
             new(padded, Output + first * imagePixels * G.OutChannels, Centre, OffCentre, Bias,
-                G with { Batch = count }, PaddedHeight, PaddedWidth, CentreOffset, Relu);
+                G with { Batch = count }, PaddedHeight, PaddedWidth, CentreOffset, Epilogue.From(first * imagePixels * G.OutChannels));
     }
 
     private static void RunItems<TLoad>(in Args a, int first, int last, long* steps) where TLoad : struct, ILaneLoad
@@ -213,7 +212,21 @@ internal static unsafe class HetConvNhwcKernel
             }
         }
 
-        if (a.Relu)
+        float* y = a.Output + pixel * g.OutChannels + block * 16;
+        int n = g.OutChannels, valid = Math.Min(16, n - block * 16);
+        float* r = a.Epilogue.Residual;
+        bool full = count == TilePixels && valid == 16;
+        if (r != null) r += pixel * n + block * 16;
+        if (r != null && full)
+        {
+            a00 = Avx.Add(a00, Avx.LoadVector256(r)); a01 = Avx.Add(a01, Avx.LoadVector256(r + 8));
+            a10 = Avx.Add(a10, Avx.LoadVector256(r + n)); a11 = Avx.Add(a11, Avx.LoadVector256(r + n + 8));
+            a20 = Avx.Add(a20, Avx.LoadVector256(r + 2 * n)); a21 = Avx.Add(a21, Avx.LoadVector256(r + 2 * n + 8));
+            a30 = Avx.Add(a30, Avx.LoadVector256(r + 3 * n)); a31 = Avx.Add(a31, Avx.LoadVector256(r + 3 * n + 8));
+            a40 = Avx.Add(a40, Avx.LoadVector256(r + 4 * n)); a41 = Avx.Add(a41, Avx.LoadVector256(r + 4 * n + 8));
+            a50 = Avx.Add(a50, Avx.LoadVector256(r + 5 * n)); a51 = Avx.Add(a51, Avx.LoadVector256(r + 5 * n + 8));
+        }
+        if (a.Epilogue.Relu && (r == null || full))
         {
             var zero = Vector256<float>.Zero;
             a00 = Avx.Max(a00, zero); a01 = Avx.Max(a01, zero); a10 = Avx.Max(a10, zero); a11 = Avx.Max(a11, zero);
@@ -222,9 +235,7 @@ internal static unsafe class HetConvNhwcKernel
         }
 
         // Stores stay in this method: a call here would make the JIT keep the accumulators on the stack too.
-        float* y = a.Output + pixel * g.OutChannels + block * 16;
-        int n = g.OutChannels, valid = Math.Min(16, n - block * 16);
-        if (count == TilePixels && valid == 16)
+        if (full)
         {
             Avx.Store(y, a00); Avx.Store(y + 8, a01);
             Avx.Store(y + n, a10); Avx.Store(y + n + 8, a11);
@@ -242,6 +253,30 @@ internal static unsafe class HetConvNhwcKernel
         Avx.Store(edge + 80, a50); Avx.Store(edge + 88, a51);
         for (int slot = 0; slot < count; slot++)
             for (int l = 0; l < valid; l++)
-                y[(long)slot * n + l] = edge[slot * 16 + l];
+            {
+                float value = edge[slot * 16 + l];
+                if (r != null)
+                {
+                    value += r[(long)slot * n + l];
+                    if (a.Epilogue.Relu) value = Math.Max(value, 0);
+                }
+                y[(long)slot * n + l] = value;
+            }
     }
+}
+
+/// <summary>
+/// What the forward kernel does to each output value as it stores it: add the value at the same place of
+/// <see cref="Residual"/> (an NHWC tensor of the output's shape) when there is one, then clamp at zero when
+/// <see cref="Relu"/>. A residual block's addition and ReLU cost no pass of their own this way.
+/// </summary>
+internal readonly unsafe struct OutputEpilogue(bool relu, float* residual)
+{
+    public static OutputEpilogue None => default;
+
+    public bool Relu { get; } = relu;
+    public float* Residual { get; } = residual;
+
+    /// <summary>The same epilogue for the output from element <paramref name="offset"/> on.</summary>
+    public OutputEpilogue From(long offset) => new(Relu, Residual == null ? null : Residual + offset);
 }
