@@ -94,7 +94,7 @@ internal static unsafe class HetConvNhwcWeightGradient
                 int chunk = ChunkPixels(g);
                 if (PaddedImageGroups.CanSplit(g, chunk, workers))
                 {
-                    PaddedImageGroups.ForEachGroup(input, g, chunk, workers, (padded, first, count, worker) =>
+                    PaddedImageGroups.ForEachGroup(input, g, chunk, workers, fixedShares: true, (padded, first, count, worker) =>
                         Sum(padded, first, g with { Batch = count }, 0, count * imagePixels, worker));
                 }
                 else
@@ -128,6 +128,7 @@ internal static unsafe class HetConvNhwcWeightGradient
     }
 
     /// <summary>Sums output pixels [first, last) of <paramref name="g"/>'s images, chunk by chunk.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Accumulate<TLoad>(float* padded, float* gradOutput, ConvGeometry g, long first, long last, in Sums sums)
         where TLoad : struct, ILaneLoad
     {
@@ -143,6 +144,7 @@ internal static unsafe class HetConvNhwcWeightGradient
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AddInto(float* target, float* source, int length)
     {
         int i = 0;
@@ -152,6 +154,7 @@ internal static unsafe class HetConvNhwcWeightGradient
     }
 
     /// <summary>Each output pixel's top-left tap in the padded input.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void FindCorners(float* source, nint* corners, long start, int count, ConvGeometry g)
     {
         int paddedHeight = PaddedImageGroups.PaddedHeight(g), paddedWidth = PaddedImageGroups.PaddedWidth(g);
@@ -168,6 +171,7 @@ internal static unsafe class HetConvNhwcWeightGradient
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Chunk<TLoad>(float* gradOutput, float* lanes, nint* corners, long start, int count, int block,
         in Sums sums, ConvGeometry g) where TLoad : struct, ILaneLoad
     {

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using static TorchSharp.torch;
@@ -71,6 +72,7 @@ internal sealed class PackedHetConvWeights : IDisposable
         private readonly HetConvPattern pattern = p;
         private readonly nint kxk = (nint)kxk, pointwise = (nint)pointwise, centre = (nint)centre, offCentre = (nint)offCentre;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Copy(int f, bool toPacked)
         {
             int m = pattern.InChannels, part = pattern.Part, j = pattern.KxkPerFilter, taps = pattern.KernelSize * pattern.KernelSize;
@@ -170,6 +172,7 @@ internal sealed class PackedHetConvWeights : IDisposable
         return layer.Bias is null ? hash : Fingerprint(Floats(layer.Bias), hash);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static ulong Fingerprint(ReadOnlySpan<float> values, ulong seed)
     {
         var bits = MemoryMarshal.Cast<float, uint>(values);

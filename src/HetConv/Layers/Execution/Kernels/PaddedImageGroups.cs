@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace HetConv.Layers.Execution.Kernels;
 
@@ -33,15 +34,17 @@ internal static unsafe class PaddedImageGroups
     }
 
     /// <summary>
-    /// Runs <paramref name="work"/> on every group, on up to <paramref name="workers"/> threads. Each worker takes a
-    /// fixed run of consecutive groups, so a kernel that sums per worker adds in the same order on every run.
+    /// Runs <paramref name="work"/> on every group, on up to <paramref name="workers"/> threads. Workers take the next
+    /// group as they become free, which keeps both cores busy when one is slowed by other load; with
+    /// <paramref name="fixedShares"/> each takes a fixed run of consecutive groups instead, so that a kernel summing
+    /// per worker adds in the same order on every run.
     /// </summary>
-    public static void ForEachGroup(float* input, ConvGeometry g, int targetPixels, int workers, GroupWork work)
+    public static void ForEachGroup(float* input, ConvGeometry g, int targetPixels, int workers, bool fixedShares, GroupWork work)
     {
         int perGroup = ImagesPerGroup(g, targetPixels), groups = (g.Batch + perGroup - 1) / perGroup;
         long imageLength = (long)g.Height * g.Width * g.InChannels;
         nint source = (nint)input;
-        int active = Math.Min(workers, groups);
+        int active = Math.Min(workers, groups), next = -1;
         RunWorkers(active, worker =>
         {
             float[]? buffer = g.Padding == 0 ? null : ArrayPool<float>.Shared.Rent(checked((int)(perGroup * PaddedImageLength(g))));
@@ -49,7 +52,9 @@ internal static unsafe class PaddedImageGroups
             {
                 fixed (float* padded = buffer)
                 {
-                    for (int group = groups * worker / active; group < groups * (worker + 1) / active; group++)
+                    int group = fixedShares ? groups * worker / active : Interlocked.Increment(ref next);
+                    int end = fixedShares ? groups * (worker + 1) / active : groups;
+                    for (; group < end; group = fixedShares ? group + 1 : Interlocked.Increment(ref next))
                     {
                         int first = group * perGroup, count = Math.Min(perGroup, g.Batch - first);
                         float* images = (float*)source + first * imageLength;
@@ -99,6 +104,7 @@ internal static unsafe class PaddedImageGroups
     }
 
     /// <summary>Copies NHWC input into the middle of a zeroed [B, H + 2p, W + 2p, M] buffer.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Pad(float* input, float* padded, ConvGeometry g)
     {
         int m = g.InChannels, p = g.Padding, paddedHeight = PaddedHeight(g);
