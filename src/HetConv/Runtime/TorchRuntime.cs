@@ -18,37 +18,16 @@ public static partial class TorchRuntime
     /// <summary>True when the malloc settings below were applied (glibc only).</summary>
     public static bool MallocTuned { get; private set; }
 
-    /// <summary>How long libtorch's idle OpenMP threads spin before they sleep (GOMP_SPINCOUNT), unless set already.</summary>
-    public const string OpenMpSpinCount = "1000";
-
-    /// <summary>Call before the first use of libtorch: the OpenMP setting is read when libtorch is loaded.</summary>
+    /// <summary>Call before the first use of libtorch.</summary>
+    /// <remarks>
+    /// libtorch's OpenMP threads keep libgomp's default spinning: the HetConv kernels run on those same threads
+    /// (<see cref="OpenMpTeam"/>) instead of competing with them for the cores.
+    /// </remarks>
     public static void Initialize()
     {
         if (Interlocked.Exchange(ref initialized, 1) == 1) return;
-        ShortenOpenMpSpinning();
         MallocTuned = TuneGlibcMalloc();
     }
-
-    // libtorch's OpenMP (libgomp) threads spin for about 300,000 iterations after every parallel operation before
-    // they sleep. The HetConv kernels run on .NET threads between libtorch operations, and spinning OpenMP threads
-    // take a core from them: measured here, VGG-16 with HetConv at batch 64 took 210 ms per forward pass with the
-    // default and 148 ms with a spin count of 1000, while the standard VGG-16 stayed within noise (283-322 ms).
-    // .NET's Environment.SetEnvironmentVariable does not reach the native environment on Linux, so setenv it is.
-    private static void ShortenOpenMpSpinning()
-    {
-        if (!OperatingSystem.IsLinux()) return;
-        try
-        {
-            setenv("GOMP_SPINCOUNT", OpenMpSpinCount, overwrite: 0);   // a user's own setting wins
-        }
-        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
-        {
-            // not glibc: nothing to set
-        }
-    }
-
-    [LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int setenv(string name, string value, int overwrite);
 
     // glibc's defaults serve libtorch's large activation buffers with mmap and give them back to the OS
     // on free, so every forward pass faults the same pages in again (up to 3x slower at batch 64).

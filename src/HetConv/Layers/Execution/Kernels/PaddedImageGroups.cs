@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
+using HetConv.Runtime;
 
 namespace HetConv.Layers.Execution.Kernels;
 
@@ -96,12 +97,8 @@ internal static unsafe class PaddedImageGroups
         }
     }
 
-    /// <summary>Runs <paramref name="work"/>(worker index) on that many threads at once, the caller's among them.</summary>
-    public static void RunWorkers(int workers, Action<int> work)
-    {
-        if (workers <= 1) { work(0); return; }
-        Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, work);
-    }
+    /// <summary>Runs <paramref name="work"/>(worker index) on that many threads at once (libtorch's, see <see cref="OpenMpTeam"/>).</summary>
+    public static void RunWorkers(int workers, Action<int> work) => OpenMpTeam.Run(workers, work);
 
     /// <summary>Copies NHWC input into the middle of a zeroed [B, H + 2p, W + 2p, M] buffer.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
