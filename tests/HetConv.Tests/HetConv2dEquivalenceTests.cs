@@ -178,14 +178,8 @@ public class HetConv2dEquivalenceTests
     }
 }
 
-/// <summary>
-/// Changes torch's process-wide thread count, so it runs apart from every other test (a kernel reads the count at
-/// each call; another test's run would change its partitions mid-way).
-/// </summary>
-[CollectionDefinition(nameof(ThreadCountTests), DisableParallelization = true)]
-public sealed class ThreadCountCollection;
-
-[Collection(nameof(ThreadCountTests))]
+/// <summary>Changes torch's process-wide thread count, so it runs apart from the other tests (see <see cref="ProcessWideState"/>).</summary>
+[Collection(nameof(ProcessWideState))]
 public class ThreadCountTests
 {
     /// <summary>

@@ -7,6 +7,7 @@ using static TorchSharp.torch;
 namespace HetConv.Tests.Training;
 
 /// <summary>Whole training runs of <see cref="TinyNet"/> on real Fashion-MNIST subsets.</summary>
+[Collection(nameof(ProcessWideState))]
 public class TrainerTests
 {
     private static TrainingOptions Options(int trainImages, int testImages, int epochs, int batch) => new()
