@@ -49,24 +49,10 @@ internal static unsafe class HetConvNhwcKernel
     private static void Run<TLoad>(float* input, float* output, float* centre, float* offCentre, float* bias,
         ConvGeometry g, int threads, OutputEpilogue epilogue) where TLoad : struct, ILaneLoad
     {
-        int paddedHeight = PaddedImageGroups.PaddedHeight(g), paddedWidth = PaddedImageGroups.PaddedWidth(g), m = g.InChannels;
-
-        // Offsets from a pixel's corner (its top-left tap): the centre tap, and each off-centre step (tap, j) at
-        // the first lane's channel (n0 mod P is added per block).
-        int k = g.KernelSize, c = k / 2, j = g.KxkPerFilter;
-        long centreOffset = ((long)c * paddedWidth + c) * m;
-        var steps = new long[g.OffCentreTaps * j];
-        for (int t = 0, tap = 0; tap < k * k; tap++)
-        {
-            if (tap == c * k + c) continue;
-            long tapOffset = ((long)(tap / k) * paddedWidth + tap % k) * m;
-            for (int q = 0; q < j; q++) steps[t * j + q] = tapOffset + (long)g.Part * q;
-            t++;
-        }
-
+        var steps = PaddedImageGroups.OffCentreStepOffsets(g);
         int workers = Math.Max(1, threads);
         long imagePixels = (long)g.OutHeight * g.OutWidth;
-        var shape = new Args(input, output, centre, offCentre, bias, g, paddedHeight, paddedWidth, centreOffset, epilogue);
+        var shape = new Args(input, output, centre, offCentre, bias, g, PaddedImageGroups.CentreTapOffset(g), epilogue);
         fixed (long* stepPtr = steps)
         {
             nint stepAddress = (nint)stepPtr;
@@ -90,11 +76,10 @@ internal static unsafe class HetConvNhwcKernel
     }
 
     private readonly struct Args(float* input, float* output, float* centre, float* offCentre, float* bias, ConvGeometry g,
-        int paddedHeight, int paddedWidth, long centreOffset, OutputEpilogue epilogue)
+        long centreOffset, OutputEpilogue epilogue)
     {
         public readonly float* Input = input, Output = output, Centre = centre, OffCentre = offCentre, Bias = bias;
         public readonly ConvGeometry G = g;
-        public readonly int PaddedHeight = paddedHeight, PaddedWidth = paddedWidth;
         public readonly long CentreOffset = centreOffset;
         public readonly OutputEpilogue Epilogue = epilogue;
 
@@ -106,7 +91,7 @@ internal static unsafe class HetConvNhwcKernel
         /// <summary>The same pass over images first .. first + count - 1, read from their padded copy.</summary>
         public Args ForImages(float* padded, int first, int count, long imagePixels) =>
             new(padded, Output + first * imagePixels * G.OutChannels, Centre, OffCentre, Bias,
-                G with { Batch = count }, PaddedHeight, PaddedWidth, CentreOffset, Epilogue.From(first * imagePixels * G.OutChannels));
+                G with { Batch = count }, CentreOffset, Epilogue.From(first * imagePixels * G.OutChannels));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -125,35 +110,14 @@ internal static unsafe class HetConvNhwcKernel
             long start = (long)(item / a.G.FilterBlocks) * ChunkPixels, end = Math.Min(pixels, start + ChunkPixels);
             if (cornersOf != start)
             {
-                FindCorners(a, start, (int)(end - start), corners);
+                int count = (int)(end - start);
+                PaddedImageGroups.FindCorners(a.Input, a.G, start, count, corners);
+                for (int i = count; i < count + TilePixels; i++) corners[i] = corners[0];
                 cornersOf = start;
             }
             for (long pixel = start; pixel < end; pixel += TilePixels)
                 Tile<TLoad>(a, corners + (pixel - start), pixel, (int)Math.Min(TilePixels, end - pixel), block, steps);
         }
-    }
-
-    /// <summary>The top-left taps of <paramref name="count"/> consecutive output pixels in the padded input.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void FindCorners(in Args a, long start, int count, nint* corners)
-    {
-        var g = a.G;
-        int ox = (int)(start % g.OutWidth), rest = (int)(start / g.OutWidth);
-        int oy = rest % g.OutHeight, image = rest / g.OutHeight;
-        long pixelStep = (long)g.Stride * g.InChannels, rowStep = (long)g.Stride * a.PaddedWidth * g.InChannels;
-        long imageStep = (long)a.PaddedHeight * a.PaddedWidth * g.InChannels;
-        float* row = a.Input + image * imageStep + oy * rowStep;
-        for (int i = 0; i < count; i++)
-        {
-            corners[i] = (nint)(row + ox * pixelStep);
-            if (++ox == g.OutWidth)
-            {
-                ox = 0;
-                row += rowStep;
-                if (++oy == g.OutHeight) { oy = 0; row = a.Input + ++image * imageStep; }
-            }
-        }
-        for (int i = count; i < count + TilePixels; i++) corners[i] = corners[0];
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -56,16 +56,10 @@ internal static unsafe class HetConvNhwcWeightGradient
         new Span<float>(offCentre, offSize).Clear();
 
         // Row offsets from a pixel's corner: the centre tap's M channels, then each off-centre (tap, j).
-        int paddedWidth = PaddedImageGroups.PaddedWidth(g), m = g.InChannels, k = g.KernelSize, c = k / 2, j = g.KxkPerFilter;
-        var centreRows = new long[m];
-        for (int q = 0; q < m; q++) centreRows[q] = ((long)c * paddedWidth + c) * m + q;
-        var offRows = new long[g.OffCentreTaps * j];
-        for (int t = 0, tap = 0; tap < k * k; tap++)
-        {
-            if (tap == c * k + c) continue;
-            for (int q = 0; q < j; q++) offRows[t * j + q] = ((long)(tap / k) * paddedWidth + tap % k) * m + (long)g.Part * q;
-            t++;
-        }
+        long centreTap = PaddedImageGroups.CentreTapOffset(g);
+        var centreRows = new long[g.InChannels];
+        for (int q = 0; q < centreRows.Length; q++) centreRows[q] = centreTap + q;
+        var offRows = PaddedImageGroups.OffCentreStepOffsets(g);
 
         // Worker 0 sums straight into the outputs, the others into pooled buffers added at the end.
         var partials = new float[workers - 1][];
@@ -138,7 +132,7 @@ internal static unsafe class HetConvNhwcWeightGradient
         for (long start = first; start < last; start += chunk)
         {
             int count = (int)Math.Min(chunk, last - start);
-            FindCorners(padded, corners, start, count, g);
+            PaddedImageGroups.FindCorners(padded, g, start, count, corners);
             for (int block = 0; block < g.FilterBlocks; block++)
                 Chunk<TLoad>(gradOutput, lanes, corners, start, count, block, sums, g);
         }
@@ -151,24 +145,6 @@ internal static unsafe class HetConvNhwcWeightGradient
         for (; i + 8 <= length; i += 8)
             Avx.Store(target + i, Avx.Add(Avx.LoadVector256(target + i), Avx.LoadVector256(source + i)));
         for (; i < length; i++) target[i] += source[i];
-    }
-
-    /// <summary>Each output pixel's top-left tap in the padded input.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void FindCorners(float* source, nint* corners, long start, int count, ConvGeometry g)
-    {
-        int paddedHeight = PaddedImageGroups.PaddedHeight(g), paddedWidth = PaddedImageGroups.PaddedWidth(g);
-        int ox = (int)(start % g.OutWidth), rest = (int)(start / g.OutWidth);
-        int oy = rest % g.OutHeight, b = rest / g.OutHeight;
-        for (int i = 0; i < count; i++)
-        {
-            corners[i] = (nint)(source + (((long)b * paddedHeight + (long)oy * g.Stride) * paddedWidth + (long)ox * g.Stride) * g.InChannels);
-            if (++ox == g.OutWidth)
-            {
-                ox = 0;
-                if (++oy == g.OutHeight) { oy = 0; b++; }
-            }
-        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -20,6 +20,52 @@ internal static unsafe class PaddedImageGroups
     public static int PaddedWidth(ConvGeometry g) => g.Width + 2 * g.Padding;
     private static long PaddedImageLength(ConvGeometry g) => (long)PaddedHeight(g) * PaddedWidth(g) * g.InChannels;
 
+    /// <summary>The centre tap's offset from an output pixel's corner (its top-left tap) in the padded input.</summary>
+    public static long CentreTapOffset(ConvGeometry g) => ((long)(g.KernelSize / 2) * PaddedWidth(g) + g.KernelSize / 2) * g.InChannels;
+
+    /// <summary>
+    /// The offsets from a pixel's corner of every off-centre (tap, j) step, taps in row-major order: tap t's j-th KxK
+    /// channel of the first filter of a block, P j (a block's n0 mod P is added by the kernel).
+    /// </summary>
+    public static long[] OffCentreStepOffsets(ConvGeometry g)
+    {
+        int k = g.KernelSize, centre = k / 2 * k + k / 2, j = g.KxkPerFilter;
+        var steps = new long[g.OffCentreTaps * j];
+        for (int t = 0, tap = 0; tap < k * k; tap++)
+        {
+            if (tap == centre) continue;
+            long tapOffset = ((long)(tap / k) * PaddedWidth(g) + tap % k) * g.InChannels;
+            for (int q = 0; q < j; q++) steps[t * j + q] = tapOffset + (long)g.Part * q;
+            t++;
+        }
+        return steps;
+    }
+
+    /// <summary>
+    /// The corners (top-left taps) of <paramref name="count"/> consecutive output pixels from <paramref name="start"/>
+    /// on, in (image, row, column) order, in the padded images at <paramref name="padded"/>: one division for the
+    /// first, steps for the rest.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void FindCorners(float* padded, ConvGeometry g, long start, int count, nint* corners)
+    {
+        int ox = (int)(start % g.OutWidth), rest = (int)(start / g.OutWidth);
+        int oy = rest % g.OutHeight, image = rest / g.OutHeight;
+        long pixelStep = (long)g.Stride * g.InChannels, rowStep = (long)g.Stride * PaddedWidth(g) * g.InChannels;
+        long imageStep = PaddedImageLength(g);
+        float* row = padded + image * imageStep + oy * rowStep;
+        for (int i = 0; i < count; i++)
+        {
+            corners[i] = (nint)(row + ox * pixelStep);
+            if (++ox == g.OutWidth)
+            {
+                ox = 0;
+                row += rowStep;
+                if (++oy == g.OutHeight) { oy = 0; row = padded + ++image * imageStep; }
+            }
+        }
+    }
+
     /// <summary>Images per group, for groups of about <paramref name="targetPixels"/> output pixels.</summary>
     public static int ImagesPerGroup(ConvGeometry g, int targetPixels)
     {
