@@ -124,8 +124,7 @@ internal static unsafe class HetConvNhwcKernel
     private static void Tile<TLoad>(in Args a, nint* corners, long pixel, int count, int block, long* steps)
         where TLoad : struct, ILaneLoad
     {
-        var g = a.G;
-        int m = g.InChannels;
+        int m = a.G.InChannels;
         float* edge = stackalloc float[16 * TilePixels];   // a partial tile's results, before the valid part is copied
         float* p0 = (float*)corners[0], p1 = (float*)corners[1], p2 = (float*)corners[2];
         float* p3 = (float*)corners[3], p4 = (float*)corners[4], p5 = (float*)corners[5];
@@ -152,10 +151,10 @@ internal static unsafe class HetConvNhwcKernel
 
         // Other taps, one flat loop over (tap, j): each lane's filter reads its own KxK channels, (n mod P) + P*j
         // (see ILaneLoad), so the first lane's channel offset n0 mod P moves every pointer once.
-        int laneBase = g.Part >= 16 ? block * 16 % g.Part : 0;
+        int laneBase = a.G.Part >= 16 ? block * 16 % a.G.Part : 0;
         p0 += laneBase; p1 += laneBase; p2 += laneBase; p3 += laneBase; p4 += laneBase; p5 += laneBase;
-        w = a.OffCentre + (long)block * g.OffCentreTaps * g.KxkPerFilter * 16;
-        long* stepEnd = steps + (long)g.OffCentreTaps * g.KxkPerFilter;
+        w = a.OffCentre + (long)block * a.G.OffCentreTaps * a.G.KxkPerFilter * 16;
+        long* stepEnd = steps + (long)a.G.OffCentreTaps * a.G.KxkPerFilter;
         for (long* step = steps; step < stepEnd; step++, w += 16)
         {
             long o = *step;
@@ -181,31 +180,29 @@ internal static unsafe class HetConvNhwcKernel
             }
         }
 
-        float* y = a.Output + pixel * g.OutChannels + block * 16;
-        int n = g.OutChannels, valid = Math.Min(16, n - block * 16);
-        float* r = a.Epilogue.Residual;
-        bool full = count == TilePixels && valid == 16;
-        if (r != null) r += pixel * n + block * 16;
-        if (r != null && full)
-        {
-            a00 = Avx.Add(a00, Avx.LoadVector256(r)); a01 = Avx.Add(a01, Avx.LoadVector256(r + 8));
-            a10 = Avx.Add(a10, Avx.LoadVector256(r + n)); a11 = Avx.Add(a11, Avx.LoadVector256(r + n + 8));
-            a20 = Avx.Add(a20, Avx.LoadVector256(r + 2 * n)); a21 = Avx.Add(a21, Avx.LoadVector256(r + 2 * n + 8));
-            a30 = Avx.Add(a30, Avx.LoadVector256(r + 3 * n)); a31 = Avx.Add(a31, Avx.LoadVector256(r + 3 * n + 8));
-            a40 = Avx.Add(a40, Avx.LoadVector256(r + 4 * n)); a41 = Avx.Add(a41, Avx.LoadVector256(r + 4 * n + 8));
-            a50 = Avx.Add(a50, Avx.LoadVector256(r + 5 * n)); a51 = Avx.Add(a51, Avx.LoadVector256(r + 5 * n + 8));
-        }
-        if (a.Epilogue.Relu && (r == null || full))
-        {
-            var zero = Vector256<float>.Zero;
-            a00 = Avx.Max(a00, zero); a01 = Avx.Max(a01, zero); a10 = Avx.Max(a10, zero); a11 = Avx.Max(a11, zero);
-            a20 = Avx.Max(a20, zero); a21 = Avx.Max(a21, zero); a30 = Avx.Max(a30, zero); a31 = Avx.Max(a31, zero);
-            a40 = Avx.Max(a40, zero); a41 = Avx.Max(a41, zero); a50 = Avx.Max(a50, zero); a51 = Avx.Max(a51, zero);
-        }
-
         // Stores stay in this method: a call here would make the JIT keep the accumulators on the stack too.
-        if (full)
+        // The epilogue (residual, then ReLU) is applied to the registers of a full tile, value by value otherwise.
+        int n = a.G.OutChannels, valid = Math.Min(16, n - block * 16);
+        float* y = a.Output + pixel * n + block * 16;
+        float* r = a.Epilogue.Residual == null ? null : a.Epilogue.Residual + pixel * n + block * 16;
+        if (count == TilePixels && valid == 16)
         {
+            if (r != null)
+            {
+                a00 = Avx.Add(a00, Avx.LoadVector256(r)); a01 = Avx.Add(a01, Avx.LoadVector256(r + 8));
+                a10 = Avx.Add(a10, Avx.LoadVector256(r + n)); a11 = Avx.Add(a11, Avx.LoadVector256(r + n + 8));
+                a20 = Avx.Add(a20, Avx.LoadVector256(r + 2 * n)); a21 = Avx.Add(a21, Avx.LoadVector256(r + 2 * n + 8));
+                a30 = Avx.Add(a30, Avx.LoadVector256(r + 3 * n)); a31 = Avx.Add(a31, Avx.LoadVector256(r + 3 * n + 8));
+                a40 = Avx.Add(a40, Avx.LoadVector256(r + 4 * n)); a41 = Avx.Add(a41, Avx.LoadVector256(r + 4 * n + 8));
+                a50 = Avx.Add(a50, Avx.LoadVector256(r + 5 * n)); a51 = Avx.Add(a51, Avx.LoadVector256(r + 5 * n + 8));
+            }
+            if (a.Epilogue.Relu)
+            {
+                var zero = Vector256<float>.Zero;
+                a00 = Avx.Max(a00, zero); a01 = Avx.Max(a01, zero); a10 = Avx.Max(a10, zero); a11 = Avx.Max(a11, zero);
+                a20 = Avx.Max(a20, zero); a21 = Avx.Max(a21, zero); a30 = Avx.Max(a30, zero); a31 = Avx.Max(a31, zero);
+                a40 = Avx.Max(a40, zero); a41 = Avx.Max(a41, zero); a50 = Avx.Max(a50, zero); a51 = Avx.Max(a51, zero);
+            }
             Avx.Store(y, a00); Avx.Store(y + 8, a01);
             Avx.Store(y + n, a10); Avx.Store(y + n + 8, a11);
             Avx.Store(y + 2 * n, a20); Avx.Store(y + 2 * n + 8, a21);
@@ -224,11 +221,8 @@ internal static unsafe class HetConvNhwcKernel
             for (int l = 0; l < valid; l++)
             {
                 float value = edge[slot * 16 + l];
-                if (r != null)
-                {
-                    value += r[(long)slot * n + l];
-                    if (a.Epilogue.Relu) value = Math.Max(value, 0);
-                }
+                if (r != null) value += r[(long)slot * n + l];
+                if (a.Epilogue.Relu) value = Math.Max(value, 0);
                 y[(long)slot * n + l] = value;
             }
     }
