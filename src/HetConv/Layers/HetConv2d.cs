@@ -128,6 +128,10 @@ public sealed class HetConv2d : torch.nn.Module<Tensor, Tensor>
         return ReluOutput ? Execution.ForwardRelu(this, input) : Execution.Forward(this, input);
     }
 
+    /// <summary>Whether a forward pass on this input is recorded for a backward pass.</summary>
+    internal bool NeedsAutograd(Tensor input) =>
+        is_grad_enabled() && (input.requires_grad || parameters().Any(p => p.requires_grad));
+
     private void CheckInput(Tensor input)
     {
         if (input.dim() != 4 || input.shape[1] != InChannels)

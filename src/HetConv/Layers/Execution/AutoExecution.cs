@@ -29,7 +29,7 @@ public sealed class AutoExecution : IHetConvExecution
 
     public IHetConvExecution Choose(HetConv2d layer, Tensor input)
     {
-        bool training = is_grad_enabled() && (input.requires_grad || layer.parameters().Any(p => p.requires_grad));
+        bool training = layer.NeedsAutograd(input);
         string key = $"{layer} in=[{string.Join(",", input.shape)}] strides=[{string.Join(",", input.stride())}] " +
                      $"{input.dtype} {input.device_type} {(training ? "train" : "infer")}";
         return choices.GetOrAdd(key, _ => Measure(layer, input, training));

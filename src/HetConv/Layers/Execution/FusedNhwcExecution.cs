@@ -37,21 +37,18 @@ internal sealed class FusedNhwcExecution : IHetConvExecution
     /// <summary>Without autograd the kernel applies ReLU as it stores; with it, ReLU stays a node of its own.</summary>
     public Tensor ForwardRelu(HetConv2d layer, Tensor input)
     {
-        if (NeedsAutograd(layer, input) || !Supports(layer, input)) return nn.functional.relu(Forward(layer, input));
+        if (layer.NeedsAutograd(input) || !Supports(layer, input)) return nn.functional.relu(Forward(layer, input));
         return Compute(layer, input, relu: true);
     }
 
     /// <summary>Without autograd the kernel adds the residual and applies ReLU as it stores.</summary>
     public Tensor ForwardAddRelu(HetConv2d layer, Tensor input, Tensor residual)
     {
-        if (NeedsAutograd(layer, input) || residual.requires_grad || !Supports(layer, input) || residual.dtype != ScalarType.Float32
+        if (layer.NeedsAutograd(input) || residual.requires_grad || !Supports(layer, input) || residual.dtype != ScalarType.Float32
             || residual.device_type != DeviceType.CPU)
             return nn.functional.relu(Forward(layer, input).add(residual));
         return Compute(layer, input, relu: true, residual);
     }
-
-    private static bool NeedsAutograd(HetConv2d layer, Tensor input) =>
-        is_grad_enabled() && (input.requires_grad || layer.parameters().Any(p => p.requires_grad));
 
     /// <summary>
     /// The forward pass alone, on any input layout; returns a channels-last tensor. With a residual (of the output's

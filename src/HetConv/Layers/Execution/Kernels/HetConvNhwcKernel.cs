@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using HetConv.Runtime;
 
 namespace HetConv.Layers.Execution.Kernels;
 
@@ -69,7 +70,7 @@ internal static unsafe class HetConvNhwcKernel
             {
                 var all = shape.ForImages((float*)padded, 0, g.Batch, imagePixels);
                 int items = all.Items, active = Math.Min(workers, items);
-                PaddedImageGroups.RunWorkers(active, worker => RunItems<TLoad>(all, (int)((long)items * worker / active),
+                OpenMpTeam.Run(active, worker => RunItems<TLoad>(all, (int)((long)items * worker / active),
                     (int)((long)items * (worker + 1) / active), (long*)stepAddress));
             });
         }

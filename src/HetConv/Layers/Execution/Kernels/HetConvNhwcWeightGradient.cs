@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using HetConv.Runtime;
 
 namespace HetConv.Layers.Execution.Kernels;
 
@@ -95,7 +96,7 @@ internal static unsafe class HetConvNhwcWeightGradient
                 {
                     long pixels = g.Batch * imagePixels;
                     int active = (int)Math.Max(1, Math.Min(workers, (pixels + chunk - 1) / chunk));
-                    PaddedImageGroups.WithWholeBatch(input, g, padded => PaddedImageGroups.RunWorkers(active, worker =>
+                    PaddedImageGroups.WithWholeBatch(input, g, padded => OpenMpTeam.Run(active, worker =>
                         Sum((float*)padded, 0, g, pixels * worker / active, pixels * (worker + 1) / active, worker)));
                 }
             }

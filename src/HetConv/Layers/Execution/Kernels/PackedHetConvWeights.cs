@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using HetConv.Runtime;
 using static TorchSharp.torch;
 
 namespace HetConv.Layers.Execution.Kernels;
@@ -45,7 +46,7 @@ internal sealed class PackedHetConvWeights : IDisposable
         fixed (float* centre = packed.Centre, offCentre = packed.OffCentre)
         {
             var cells = new FilterCells(p, kxk, pointwise, centre, offCentre);
-            ForEachBlock(p.OutChannels, threads, f => cells.Copy(f, toPacked: true));
+            ForEachFilter(p.OutChannels, threads, f => cells.Copy(f, toPacked: true));
         }
         if (layer.Bias is not null)
             Floats(layer.Bias).Slice(0, p.OutChannels).CopyTo(packed.Bias);
@@ -59,7 +60,7 @@ internal sealed class PackedHetConvWeights : IDisposable
     public static unsafe void Unpack(HetConvPattern p, float* centre, float* offCentre, float* kxk, float* pointwise, int threads)
     {
         var cells = new FilterCells(p, kxk, pointwise, centre, offCentre);
-        ForEachBlock(p.OutChannels, threads, f => cells.Copy(f, toPacked: false));
+        ForEachFilter(p.OutChannels, threads, f => cells.Copy(f, toPacked: false));
     }
 
     /// <summary>
@@ -114,7 +115,7 @@ internal sealed class PackedHetConvWeights : IDisposable
             nint kxkAddress = (nint)kxkPtr, pointwiseAddress = (nint)pointwisePtr;
             nint centreAddress = (nint)centrePtr, offCentreAddress = (nint)offCentrePtr;
             // Block b holds transposed "filters" (input channels) c = 16 b + lane; "channel" f runs over all filters.
-            Parallel.For(0, (m + 15) / 16, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads) }, block =>
+            ForEachBlock(m, threads, block =>
             {
                 float* kxk = (float*)kxkAddress, pointwise = (float*)pointwiseAddress;
                 float* centre = (float*)centreAddress + (long)block * n * 16;
@@ -147,8 +148,18 @@ internal sealed class PackedHetConvWeights : IDisposable
         return packed;
     }
 
-    private static void ForEachBlock(int filters, int threads, Action<int> perFilter) =>
-        Parallel.For(0, (filters + 15) / 16, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads) }, block =>
+    /// <summary>Runs <paramref name="perBlock"/> for every block of 16 filters, blocks shared out among the threads.</summary>
+    private static void ForEachBlock(int filters, int threads, Action<int> perBlock)
+    {
+        int blocks = (filters + 15) / 16, workers = Math.Clamp(threads, 1, Math.Max(1, blocks));
+        OpenMpTeam.Run(workers, worker =>
+        {
+            for (int block = worker; block < blocks; block += workers) perBlock(block);
+        });
+    }
+
+    private static void ForEachFilter(int filters, int threads, Action<int> perFilter) =>
+        ForEachBlock(filters, threads, block =>
         {
             for (int f = block * 16; f < Math.Min(filters, block * 16 + 16); f++) perFilter(f);
         });

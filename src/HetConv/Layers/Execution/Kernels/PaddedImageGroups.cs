@@ -92,7 +92,7 @@ internal static unsafe class PaddedImageGroups
         long imageLength = (long)g.Height * g.Width * g.InChannels;
         nint source = (nint)input;
         int active = Math.Min(workers, groups), next = -1;
-        RunWorkers(active, worker =>
+        OpenMpTeam.Run(active, worker =>
         {
             float[]? buffer = g.Padding == 0 ? null : ArrayPool<float>.Shared.Rent(checked((int)(perGroup * PaddedImageLength(g))));
             try
@@ -142,9 +142,6 @@ internal static unsafe class PaddedImageGroups
             ArrayPool<float>.Shared.Return(buffer);
         }
     }
-
-    /// <summary>Runs <paramref name="work"/>(worker index) on that many threads at once (libtorch's, see <see cref="OpenMpTeam"/>).</summary>
-    public static void RunWorkers(int workers, Action<int> work) => OpenMpTeam.Run(workers, work);
 
     /// <summary>Copies NHWC input into the middle of a zeroed [B, H + 2p, W + 2p, M] buffer.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
