@@ -29,20 +29,20 @@ public static class InterleavedTimer
         if (candidates.Count == 0) throw new ArgumentException("nothing to time", nameof(candidates));
         if (repetitions < 1) throw new ArgumentException($"repetitions = {repetitions} must be >= 1.", nameof(repetitions));
 
-        foreach (var candidate in candidates)
-            for (int i = 0; i < warmup; i++) candidate.Run();
-
+        // Warm-up rounds interleave the candidates just as the timed rounds do: the memory allocator's heap then
+        // reaches the shape the timed rounds will see (run one candidate after another instead and it keeps
+        // growing, and touching fresh pages, well into the timed rounds: tens of milliseconds per training step).
         var samples = candidates.ToDictionary(c => c.Name, _ => new List<double>(repetitions));
         var watch = new Stopwatch();
-        for (int rep = 0; rep < repetitions; rep++)
+        for (int rep = -warmup; rep < repetitions; rep++)
         {
             for (int k = 0; k < candidates.Count; k++)
             {
-                var candidate = candidates[(rep + k) % candidates.Count];
+                var candidate = candidates[(rep + warmup + k) % candidates.Count];
                 watch.Restart();
                 candidate.Run();
                 watch.Stop();
-                samples[candidate.Name].Add(watch.Elapsed.TotalMilliseconds);
+                if (rep >= 0) samples[candidate.Name].Add(watch.Elapsed.TotalMilliseconds);
             }
         }
         return samples.ToDictionary(kv => kv.Key, kv => TimingStats.From(kv.Value));

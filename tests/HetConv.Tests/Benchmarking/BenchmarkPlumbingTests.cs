@@ -10,9 +10,16 @@ public class BenchmarkPlumbingTests
     public void Interleaved_timer_runs_every_candidate_the_same_number_of_times()
     {
         int a = 0, b = 0;
-        var stats = InterleavedTimer.Measure(new[] { new TimedCandidate("a", () => a++), new TimedCandidate("b", () => b++) }, warmup: 2, repetitions: 7);
+        var order = new System.Text.StringBuilder();
+        var stats = InterleavedTimer.Measure(new[]
+        {
+            new TimedCandidate("a", () => { a++; order.Append('a'); }),
+            new TimedCandidate("b", () => { b++; order.Append('b'); }),
+        }, warmup: 2, repetitions: 7);
         Assert.Equal(9, a);
         Assert.Equal(9, b);
+        // Warm-up rounds interleave too, and every round rotates the order.
+        Assert.StartsWith("abbaab", order.ToString());
         Assert.Equal(7, stats["a"].Samples);
         Assert.True(stats["a"].P10Ms <= stats["a"].MedianMs && stats["a"].MedianMs <= stats["a"].P90Ms);
     }
