@@ -37,12 +37,19 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var x = relu1.call(bn1.call(conv1.call(input)));
+        var x = conv1.call(input);
+        // Training on channels-last data: BN, the addition and ReLU as one node each (see TrainingBatchNorm).
+        x = bn1 is BatchNorm2d norm1 && TrainingBatchNorm.Supports(norm1, x)
+            ? TrainingBatchNorm.Apply(norm1, x, relu: true)
+            : relu1.call(bn1.call(x));
         var identity = downsample is null ? input : downsample.call(input);
         // BN folded (see InferenceFolding): the last HetConv adds the shortcut and applies ReLU as it stores.
         if (conv2 is HetConv2d last && bn2 is Identity && se is null && !last.ReluOutput)
             return last.ForwardAddRelu(x, identity).MoveToOuterDisposeScope();
-        x = bn2.call(conv2.call(x));
+        x = conv2.call(x);
+        if (se is null && bn2 is BatchNorm2d norm2 && TrainingBatchNorm.Supports(norm2, x, identity))
+            return TrainingBatchNorm.Apply(norm2, x, identity, relu: true).MoveToOuterDisposeScope();
+        x = bn2.call(x);
         if (se is not null) x = se.call(x);
         return x.add_(identity).relu_().MoveToOuterDisposeScope();
     }

@@ -1,3 +1,4 @@
+using HetConv.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -55,7 +56,8 @@ public sealed class CifarResNet : Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var x = bn1.call(conv1.call(input)).relu_();
+        var x = conv1.call(input);
+        x = bn1 is BatchNorm2d norm && TrainingBatchNorm.Supports(norm, x) ? TrainingBatchNorm.Apply(norm, x, relu: true) : bn1.call(x).relu_();
         x = layer3.call(layer2.call(layer1.call(x)));
         x = avgpool.call(x).flatten(1);
         return fc.call(x).MoveToOuterDisposeScope();
