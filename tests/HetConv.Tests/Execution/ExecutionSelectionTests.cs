@@ -68,6 +68,9 @@ public class ExecutionSelectionTests
         TensorAssert.Close(layer.call(x), first);
         layer.KxkWeight.mul_(2);
         layer.PointwiseWeight.mul_(2);
+        layer.KxkWeight[7, 1, 2, 0].add_(0.5f);                    // one value, in place
+        Assert.False(layer.call(x).allclose(first), "a change to one weight is seen");
+        layer.KxkWeight[7, 1, 2, 0].sub_(0.5f);
 
         layer.FoldAffine(full(16, 0.5f), zeros(16));
         TensorAssert.Close(layer.call(x), first);

@@ -188,10 +188,23 @@ internal sealed class PackedHetConvWeights : IDisposable
     {
         var bits = MemoryMarshal.Cast<float, uint>(values);
         var prime = Vector256.Create(16777619u);
-        var acc = Vector256.Create((uint)seed ^ 2166136261u, (uint)(seed >> 32), 3, 4, 5, 6, 7, 8);
+        // Four independent chains: one chain waits on its multiply every step and ran at a quarter of the speed,
+        // which was 5% of a 512-channel 2x2 layer's forward pass at batch 64.
+        var acc0 = Vector256.Create((uint)seed ^ 2166136261u, (uint)(seed >> 32), 3, 4, 5, 6, 7, 8);
+        var acc1 = acc0 + Vector256.Create(8u);
+        var acc2 = acc0 + Vector256.Create(16u);
+        var acc3 = acc0 + Vector256.Create(24u);
         int i = 0;
+        for (; i + 32 <= bits.Length; i += 32)
+        {
+            acc0 = acc0 * prime ^ Vector256.Create(bits.Slice(i, 8));
+            acc1 = acc1 * prime ^ Vector256.Create(bits.Slice(i + 8, 8));
+            acc2 = acc2 * prime ^ Vector256.Create(bits.Slice(i + 16, 8));
+            acc3 = acc3 * prime ^ Vector256.Create(bits.Slice(i + 24, 8));
+        }
         for (; i + 8 <= bits.Length; i += 8)
-            acc = acc * prime ^ Vector256.Create(bits.Slice(i, 8));
+            acc0 = acc0 * prime ^ Vector256.Create(bits.Slice(i, 8));
+        var acc = ((acc0 * prime ^ acc1) * prime ^ acc2) * prime ^ acc3;
         ulong hash = (ulong)bits.Length;
         for (int lane = 0; lane < 8; lane++) hash = hash * 1099511628211UL ^ acc.GetElement(lane);
         for (; i < bits.Length; i++) hash = hash * 1099511628211UL ^ bits[i];
