@@ -55,8 +55,6 @@ internal static unsafe class HetConvNhwcWeightGradient
         int offSize = g.FilterBlocks * g.OffCentreTaps * g.KxkPerFilter * 16;
         long imagePixels = (long)g.OutHeight * g.OutWidth;
         int workers = Math.Max(1, threads);
-        new Span<float>(centre, centreSize).Clear();
-        new Span<float>(offCentre, offSize).Clear();
 
         // Row offsets from a pixel's corner: the centre tap's M channels, then each off-centre (tap, j).
         long centreTap = PaddedImageGroups.CentreTapOffset(g);
@@ -66,14 +64,20 @@ internal static unsafe class HetConvNhwcWeightGradient
 
         // Worker 0 sums straight into the outputs, the others into pooled buffers added at the end.
         var partials = new float[workers - 1][];
-        for (int w = 1; w < workers; w++)
-        {
-            partials[w - 1] = ArrayPool<float>.Shared.Rent(centreSize + offSize);
-            Array.Clear(partials[w - 1], 0, centreSize + offSize);
-        }
+        for (int w = 1; w < workers; w++) partials[w - 1] = ArrayPool<float>.Shared.Rent(centreSize + offSize);
         nint centrePtr = (nint)centre, offPtr = (nint)offCentre;
         try
         {
+            // Zeroing and the final sum run on every thread: for 512 channels the sums are 3 MB each.
+            OpenMpTeam.Run(workers, worker =>
+            {
+                if (worker > 0) Array.Clear(partials[worker - 1], 0, centreSize + offSize);
+                else
+                {
+                    new Span<float>((float*)centrePtr, centreSize).Clear();
+                    new Span<float>((float*)offPtr, offSize).Clear();
+                }
+            });
             fixed (long* centreRowPtr = centreRows, offRowPtr = offRows)
             {
                 nint centreRowAddress = (nint)centreRowPtr, offRowAddress = (nint)offRowPtr;
@@ -102,14 +106,23 @@ internal static unsafe class HetConvNhwcWeightGradient
                         Sum((float*)padded, 0, g, pixels * worker / active, pixels * (worker + 1) / active, worker)));
                 }
             }
-            foreach (var partial in partials)
+            // Each thread adds up one slice, the partial sums in worker order: the same result on every run.
+            int total = centreSize + offSize;
+            OpenMpTeam.Run(workers, worker =>
             {
-                fixed (float* p = partial)
+                int first = (int)((long)total * worker / workers / 8 * 8);
+                int last = worker == workers - 1 ? total : (int)((long)total * (worker + 1) / workers / 8 * 8);
+                foreach (var partial in partials)
                 {
-                    AddInto(centre, p, centreSize);
-                    AddInto(offCentre, p + centreSize, offSize);
+                    fixed (float* p = partial)
+                    {
+                        // The sums are two arrays (centre, off-centre) seen as one range [0, total).
+                        int split = Math.Clamp(centreSize, first, last);
+                        AddInto((float*)centrePtr + first, p + first, split - first);
+                        AddInto((float*)offPtr + (split - centreSize), p + split, last - split);
+                    }
                 }
-            }
+            });
         }
         finally
         {
