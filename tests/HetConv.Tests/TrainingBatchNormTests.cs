@@ -1,4 +1,3 @@
-using HetConv.Benchmarking;
 using HetConv.Layers;
 using HetConv.Layers.Execution;
 using HetConv.Models;

@@ -20,6 +20,20 @@ public class CifarResNetTests
         ModelAssert.TrainsOneStep(model, new long[] { 2, 3, 32, 32 }, 10);
     }
 
+    [Fact]
+    public void Blocks_run_channels_last_even_on_one_channel_input()
+    {
+        // A 1-channel NCHW batch is also channels-last by its strides, so convolutions would keep it NCHW.
+        using var model = ModelZoo.Create("resnet20", ConvOptions.Standard, numClasses: 10, inChannels: 1);
+        model.train();
+        var seen = new List<bool>();
+        var firstBlock = model.named_modules().First(m => m.name == "layer1.0").module as nn.Module<Tensor, Tensor>;
+        firstBlock!.register_forward_pre_hook((_, x) => { seen.Add(x.permute(0, 2, 3, 1).is_contiguous()); return x; });
+        using var scope = NewDisposeScope();
+        model.call(randn(2, 1, 28, 28));
+        Assert.Equal(new[] { true }, seen);
+    }
+
     public static TheoryData<string> Kinds => new() { "standard", "p2", "pc", "gwc4", "dwc", "p4-se" };
 
     private static ConvOptions Options(string kind) => kind switch
