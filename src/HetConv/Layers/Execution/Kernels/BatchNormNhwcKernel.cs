@@ -11,7 +11,7 @@ namespace HetConv.Layers.Execution.Kernels;
 /// it in a residual block (one read, one write), and the backward pass as a reduction (one read of dY, the output and
 /// the input) and an update (the same reads, one write). libtorch runs BatchNorm, the addition and ReLU as separate
 /// operations, each a sweep of its own, forward and backward; at the small channel counts of CIFAR ResNets those
-/// sweeps, not the convolutions, take most of a HetConv network's training step.
+/// sweeps are a fifth of a HetConv network's training step, the work its convolutions' FLOPs do not shrink.
 /// Sums are taken in float over blocks of <see cref="BlockRows"/> rows and added up in double, per worker over a
 /// fixed share of the rows, then in worker order: the results do not depend on thread timing.
 /// </summary>
