@@ -87,6 +87,14 @@ public class HetConv2dEquivalenceTests
             CheckAgainstDenseReference(new Case(m, n, k, p, stride, k / 2, batch, 7, 9 + batch, HetConvArrangement.Shifted, batch == 3, 17), HetConvExecutions.FusedNhwc);
     }
 
+    /// <summary>
+    /// A batch of many small images: the weight gradient is summed in more slots than threads, taken as threads
+    /// become free, then added up in slot order.
+    /// </summary>
+    [Fact]
+    public void Fused_gradients_of_a_batch_cut_into_many_slots_match_the_dense_reference() =>
+        CheckAgainstDenseReference(new Case(32, 48, 3, 4, 1, 1, 24, 8, 8, HetConvArrangement.Shifted, false, 23), HetConvExecutions.FusedNhwc);
+
     /// <summary>The kernels' sums run in a fixed order, so training on them is reproducible to the last bit.</summary>
     [Fact]
     public void Fused_gradients_are_the_same_on_every_run()

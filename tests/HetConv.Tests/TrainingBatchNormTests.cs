@@ -65,6 +65,32 @@ public class TrainingBatchNormTests
     }
 
     [Fact]
+    public void Results_are_the_same_on_every_run()
+    {
+        // Threads take pieces of the rows as they become free; the sums still add up in one order.
+        using var scope = NewDisposeScope();
+        var x = randn(8, 16, 16, 16).ToChannelsLast();
+        var gradOutput = randn(8, 16, 16, 16);
+        (Tensor, Tensor, Tensor) Run()
+        {
+            var norm = nn.BatchNorm2d(16);
+            norm.train();
+            var input = x.detach().requires_grad_();
+            var y = TrainingBatchNorm.Apply(norm, input, relu: true);
+            y.backward(new[] { gradOutput });
+            return (y.detach(), input.grad!, norm.weight.grad!);
+        }
+        var first = Run();
+        for (int run = 0; run < 5; run++)
+        {
+            var again = Run();
+            Assert.True(again.Item1.eq(first.Item1).all().item<bool>(), "output");
+            Assert.True(again.Item2.eq(first.Item2).all().item<bool>(), "input gradient");
+            Assert.True(again.Item3.eq(first.Item3).all().item<bool>(), "weight gradient");
+        }
+    }
+
+    [Fact]
     public void A_residual_without_gradient_gets_none()
     {
         using var scope = NewDisposeScope();

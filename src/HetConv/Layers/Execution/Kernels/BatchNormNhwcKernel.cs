@@ -12,13 +12,15 @@ namespace HetConv.Layers.Execution.Kernels;
 /// the input) and an update (the same reads, one write). libtorch runs BatchNorm, the addition and ReLU as separate
 /// operations, each a sweep of its own, forward and backward; at the small channel counts of CIFAR ResNets those
 /// sweeps are a fifth of a HetConv network's training step, the work its convolutions' FLOPs do not shrink.
-/// Sums are taken in float over blocks of <see cref="BlockRows"/> rows and added up in double, per worker over a
-/// fixed share of the rows, then in worker order: the results do not depend on thread timing.
+/// Rows are cut into more pieces than threads, taken as threads become free (a thread slowed by other load takes
+/// fewer). Sums are taken in float over blocks of <see cref="BlockRows"/> rows and added up in double, per piece,
+/// then in piece order: the results do not depend on which thread took which piece.
 /// </summary>
 [SkipLocalsInit]
 internal static unsafe class BatchNormNhwcKernel
 {
     private const int BlockRows = 64;
+    private const int PiecesPerThread = 4;
 
     public static bool IsSupportedOnThisMachine => Avx2.IsSupported && Fma.IsSupported;
 
@@ -164,26 +166,26 @@ internal static unsafe class BatchNormNhwcKernel
         }
     }
 
-    /// <summary>first[c] and second[c]: the terms summed over all rows, each worker over a fixed share.</summary>
+    /// <summary>first[c] and second[c]: the terms summed over all rows, piece by piece.</summary>
     private static void SumTwoTerms<TTerms>(TTerms terms, long rows, int channels, double* first, double* second, int threads)
         where TTerms : struct, ITwoTerms
     {
         long blocks = (rows + BlockRows - 1) / BlockRows;
-        int workers = (int)Math.Clamp(blocks, 1, Math.Max(1, threads));
-        var partials = new double[workers, 2 * channels];
-        OpenMpTeam.Run(workers, worker =>
+        int pieces = (int)Math.Clamp(blocks, 1, PiecesPerThread * Math.Max(1, threads));
+        var partials = new double[pieces, 2 * channels];
+        ForEachPiece(pieces, threads, piece =>
         {
-            fixed (double* partial = &partials[worker, 0])
+            fixed (double* partial = &partials[piece, 0])
             {
-                long firstRow = blocks * worker / workers * BlockRows;
-                long lastRow = Math.Min(rows, blocks * (worker + 1) / workers * BlockRows);
+                long firstRow = blocks * piece / pieces * BlockRows;
+                long lastRow = Math.Min(rows, blocks * (piece + 1) / pieces * BlockRows);
                 SumRows(terms, firstRow, lastRow, channels, partial, partial + channels);
             }
         });
         for (int c = 0; c < channels; c++)
         {
             double a = 0, b = 0;
-            for (int w = 0; w < workers; w++) { a += partials[w, c]; b += partials[w, channels + c]; }
+            for (int piece = 0; piece < pieces; piece++) { a += partials[piece, c]; b += partials[piece, channels + c]; }
             first[c] = a;
             second[c] = b;
         }
@@ -239,10 +241,21 @@ internal static unsafe class BatchNormNhwcKernel
         Avx.Store(target + 4, Avx.Add(Avx.LoadVector256(target + 4), Avx.ConvertToVector256Double(sum.GetUpper())));
     }
 
-    /// <summary>Runs <paramref name="work"/>(first, last) over row ranges, one per worker.</summary>
+    /// <summary>Runs <paramref name="work"/>(first, last) over row ranges, piece by piece.</summary>
     private static void ForEachRowRange(long rows, int threads, Action<long, long> work)
     {
-        int workers = (int)Math.Clamp((rows + BlockRows - 1) / BlockRows, 1, Math.Max(1, threads));
-        OpenMpTeam.Run(workers, worker => work(rows * worker / workers, rows * (worker + 1) / workers));
+        int pieces = (int)Math.Clamp((rows + BlockRows - 1) / BlockRows, 1, PiecesPerThread * Math.Max(1, threads));
+        ForEachPiece(pieces, threads, piece => work(rows * piece / pieces, rows * (piece + 1) / pieces));
+    }
+
+    /// <summary>Runs <paramref name="work"/>(piece) for every piece, each thread taking the next as it becomes free.</summary>
+    private static void ForEachPiece(int pieces, int threads, Action<int> work)
+    {
+        int next = -1;
+        OpenMpTeam.Run(Math.Min(pieces, Math.Max(1, threads)), _ =>
+        {
+            for (int piece = Interlocked.Increment(ref next); piece < pieces; piece = Interlocked.Increment(ref next))
+                work(piece);
+        });
     }
 }

@@ -59,7 +59,7 @@ internal static unsafe class HetConvNhwcKernel
             nint stepAddress = (nint)stepPtr;
             if (PaddedImageGroups.CanSplit(g, ChunkPixels, workers))
             {
-                PaddedImageGroups.ForEachGroup(input, g, ChunkPixels, workers, fixedShares: false, (padded, first, count, _) =>
+                PaddedImageGroups.ForEachGroup(input, g, ChunkPixels, workers, runs: null, (padded, first, count, _) =>
                 {
                     var group = shape.ForImages(padded, first, count, imagePixels);
                     RunItems<TLoad>(group, 0, group.Items, (long*)stepAddress);

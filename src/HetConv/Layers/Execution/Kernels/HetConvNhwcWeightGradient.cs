@@ -12,7 +12,7 @@ namespace HetConv.Layers.Execution.Kernels;
 /// d off-centre[block][t][j][16] = sum of dY[pixel, block] * x[tap t, (n mod P) + P j], only the paper's
 /// multiply-adds. As in the forward kernel the input is zero-padded (see <see cref="PaddedImageGroups"/>), so each
 /// weight row is a fixed offset from a pixel's corner; a register tile is 6 rows by 16 filters, summed over a chunk
-/// of pixels. Output pixels are split over threads, each summing into its own buffer.
+/// of pixels. Output pixels are cut into fixed shares (slots) summed into buffers of their own, added in slot order.
 /// </summary>
 [SkipLocalsInit]
 internal static unsafe class HetConvNhwcWeightGradient
@@ -62,52 +62,60 @@ internal static unsafe class HetConvNhwcWeightGradient
         for (int q = 0; q < centreRows.Length; q++) centreRows[q] = centreTap + q;
         var offRows = PaddedImageGroups.OffCentreStepOffsets(g);
 
-        // Worker 0 sums straight into the outputs, the others into pooled buffers added at the end.
-        var partials = new float[workers - 1][];
-        for (int w = 1; w < workers; w++) partials[w - 1] = ArrayPool<float>.Shared.Rent(centreSize + offSize);
+        // Sums are kept per slot, a fixed share of the pixels: slot 0 sums straight into the outputs, the others into
+        // pooled buffers added at the end, in slot order, so the result does not depend on which thread took which
+        // slot. Small layers cut the batch into more slots than threads, taken as threads become free (a thread
+        // slowed by other load takes fewer); wide ones keep one slot per thread, their sums being up to 3 MB each.
+        int total = centreSize + offSize;
+        int chunk = ChunkPixels(g);
+        bool byGroups = PaddedImageGroups.CanSplit(g, chunk, workers);
+        long pixels = g.Batch * imagePixels;
+        int slots = !byGroups ? (int)Math.Max(1, Math.Min(workers, (pixels + chunk - 1) / chunk))
+            : total * sizeof(float) <= 256 * 1024 ? 4 * workers : workers;
+        var partials = new float[slots - 1][];
+        for (int w = 1; w < slots; w++) partials[w - 1] = ArrayPool<float>.Shared.Rent(total);
         nint centrePtr = (nint)centre, offPtr = (nint)offCentre;
         try
         {
             // Zeroing and the final sum run on every thread: for 512 channels the sums are 3 MB each.
             OpenMpTeam.Run(workers, worker =>
             {
-                if (worker > 0) Array.Clear(partials[worker - 1], 0, centreSize + offSize);
-                else
+                for (int slot = worker; slot < slots; slot += workers)
                 {
-                    new Span<float>((float*)centrePtr, centreSize).Clear();
-                    new Span<float>((float*)offPtr, offSize).Clear();
+                    if (slot > 0) Array.Clear(partials[slot - 1], 0, total);
+                    else
+                    {
+                        new Span<float>((float*)centrePtr, centreSize).Clear();
+                        new Span<float>((float*)offPtr, offSize).Clear();
+                    }
                 }
             });
             fixed (long* centreRowPtr = centreRows, offRowPtr = offRows)
             {
                 nint centreRowAddress = (nint)centreRowPtr, offRowAddress = (nint)offRowPtr;
-                // Sums pixels [first, last) of images read from padded (their dY from firstImage on) into the worker's sums.
-                void Sum(float* padded, int firstImage, ConvGeometry part, long first, long last, int worker)
+                // Sums pixels [first, last) of images read from padded (their dY from firstImage on) into the slot's sums.
+                void Sum(float* padded, int firstImage, ConvGeometry part, long first, long last, int slot)
                 {
-                    fixed (float* partial = worker == 0 ? null : partials[worker - 1])
+                    fixed (float* partial = slot == 0 ? null : partials[slot - 1])
                     {
-                        var sums = new Sums(worker == 0 ? (float*)centrePtr : partial,
-                            worker == 0 ? (float*)offPtr : partial + centreSize, (long*)centreRowAddress, (long*)offRowAddress);
+                        var sums = new Sums(slot == 0 ? (float*)centrePtr : partial,
+                            slot == 0 ? (float*)offPtr : partial + centreSize, (long*)centreRowAddress, (long*)offRowAddress);
                         Accumulate<TLoad>(padded, gradOutput + firstImage * imagePixels * g.OutChannels, part, first, last, sums);
                     }
                 }
 
-                int chunk = ChunkPixels(g);
-                if (PaddedImageGroups.CanSplit(g, chunk, workers))
+                if (byGroups)
                 {
-                    PaddedImageGroups.ForEachGroup(input, g, chunk, workers, fixedShares: true, (padded, first, count, worker) =>
-                        Sum(padded, first, g with { Batch = count }, 0, count * imagePixels, worker));
+                    PaddedImageGroups.ForEachGroup(input, g, chunk, workers, runs: slots, (padded, first, count, slot) =>
+                        Sum(padded, first, g with { Batch = count }, 0, count * imagePixels, slot));
                 }
                 else
                 {
-                    long pixels = g.Batch * imagePixels;
-                    int active = (int)Math.Max(1, Math.Min(workers, (pixels + chunk - 1) / chunk));
-                    PaddedImageGroups.WithWholeBatch(input, g, padded => OpenMpTeam.Run(active, worker =>
-                        Sum((float*)padded, 0, g, pixels * worker / active, pixels * (worker + 1) / active, worker)));
+                    PaddedImageGroups.WithWholeBatch(input, g, padded => OpenMpTeam.Run(slots, slot =>
+                        Sum((float*)padded, 0, g, pixels * slot / slots, pixels * (slot + 1) / slots, slot)));
                 }
             }
-            // Each thread adds up one slice, the partial sums in worker order: the same result on every run.
-            int total = centreSize + offSize;
+            // Each thread adds up one slice, the partial sums in slot order: the same result on every run.
             OpenMpTeam.Run(workers, worker =>
             {
                 int first = (int)((long)total * worker / workers / 8 * 8);

@@ -13,8 +13,11 @@ namespace HetConv.Layers.Execution.Kernels;
 /// </summary>
 internal static unsafe class PaddedImageGroups
 {
-    /// <summary>A group's padded images (or the input itself when there is no padding) and where they start.</summary>
-    public delegate void GroupWork(float* padded, int firstImage, int images, int worker);
+    /// <summary>
+    /// A group's padded images (or the input itself when there is no padding), where they start, and the worker or
+    /// run that takes them (see <see cref="ForEachGroup"/>).
+    /// </summary>
+    public delegate void GroupWork(float* padded, int firstImage, int images, int slot);
 
     public static int PaddedHeight(ConvGeometry g) => g.Height + 2 * g.Padding;
     public static int PaddedWidth(ConvGeometry g) => g.Width + 2 * g.Padding;
@@ -81,17 +84,19 @@ internal static unsafe class PaddedImageGroups
     }
 
     /// <summary>
-    /// Runs <paramref name="work"/> on every group, on up to <paramref name="workers"/> threads. Workers take the next
-    /// group as they become free, which keeps both cores busy when one is slowed by other load; with
-    /// <paramref name="fixedShares"/> each takes a fixed run of consecutive groups instead, so that a kernel summing
-    /// per worker adds in the same order on every run.
+    /// Runs <paramref name="work"/> on every group, on up to <paramref name="workers"/> threads, each taking the next
+    /// piece of work as it becomes free, which keeps both cores busy when one is slowed by other load. Without
+    /// <paramref name="runs"/> a piece is one group and <c>work</c>'s last argument is the worker; with it, the groups
+    /// are cut into that many runs of consecutive groups, a piece is a run, and the last argument is the run's index:
+    /// a kernel that sums per run then adds in the same order whichever thread took the run.
     /// </summary>
-    public static void ForEachGroup(float* input, ConvGeometry g, int targetPixels, int workers, bool fixedShares, GroupWork work)
+    public static void ForEachGroup(float* input, ConvGeometry g, int targetPixels, int workers, int? runs, GroupWork work)
     {
         int perGroup = ImagesPerGroup(g, targetPixels), groups = (g.Batch + perGroup - 1) / perGroup;
+        int pieces = runs is int r ? Math.Clamp(r, 1, groups) : groups;
         long imageLength = (long)g.Height * g.Width * g.InChannels;
         nint source = (nint)input;
-        int active = Math.Min(workers, groups), next = -1;
+        int active = Math.Min(workers, pieces), next = -1;
         OpenMpTeam.Run(active, worker =>
         {
             float[]? buffer = g.Padding == 0 ? null : ArrayPool<float>.Shared.Rent(checked((int)(perGroup * PaddedImageLength(g))));
@@ -99,18 +104,21 @@ internal static unsafe class PaddedImageGroups
             {
                 fixed (float* padded = buffer)
                 {
-                    int group = fixedShares ? groups * worker / active : Interlocked.Increment(ref next);
-                    int end = fixedShares ? groups * (worker + 1) / active : groups;
-                    for (; group < end; group = fixedShares ? group + 1 : Interlocked.Increment(ref next))
+                    for (int piece = Interlocked.Increment(ref next); piece < pieces; piece = Interlocked.Increment(ref next))
                     {
-                        int first = group * perGroup, count = Math.Min(perGroup, g.Batch - first);
-                        float* images = (float*)source + first * imageLength;
-                        if (buffer is not null)
+                        int firstGroup = runs is null ? piece : (int)((long)groups * piece / pieces);
+                        int endGroup = runs is null ? piece + 1 : (int)((long)groups * (piece + 1) / pieces);
+                        for (int group = firstGroup; group < endGroup; group++)
                         {
-                            Pad(images, padded, g with { Batch = count });
-                            images = padded;
+                            int first = group * perGroup, count = Math.Min(perGroup, g.Batch - first);
+                            float* images = (float*)source + first * imageLength;
+                            if (buffer is not null)
+                            {
+                                Pad(images, padded, g with { Batch = count });
+                                images = padded;
+                            }
+                            work(images, first, count, runs is null ? worker : piece);
                         }
-                        work(images, first, count, worker);
                     }
                 }
             }
