@@ -59,7 +59,9 @@ public sealed class CifarResNet : Module<Tensor, Tensor>
         // Channels-last from the stem on, whatever the input's layout (a 1-channel image has none to give): the
         // layout the blocks' convolutions and TrainingBatchNorm run fastest in, for either convolution kind.
         var x = conv1.call(input).ToChannelsLast();
-        x = bn1 is BatchNorm2d norm && TrainingBatchNorm.Supports(norm, x) ? TrainingBatchNorm.Apply(norm, x, relu: true) : bn1.call(x).relu_();
+        x = bn1 is BatchNorm2d norm && TrainingBatchNorm.Supports(norm, x)
+            ? TrainingBatchNorm.Apply(norm, x, relu: true)
+            : bn1.call(x).relu_();
         x = layer3.call(layer2.call(layer1.call(x)));
         x = avgpool.call(x).flatten(1);
         return fc.call(x).MoveToOuterDisposeScope();
