@@ -58,6 +58,21 @@ public static unsafe class OpenMpTeam
         if (job.Error is not null) ExceptionDispatchInfo.Throw(job.Error);
     }
 
+    /// <summary>
+    /// Runs <paramref name="work"/>(piece) for every piece below <paramref name="pieces"/> on up to
+    /// <paramref name="workers"/> threads, each taking the next piece as it becomes free: a thread slowed by other
+    /// load takes fewer. What a piece computes must not depend on which thread runs it.
+    /// </summary>
+    public static void ForEachPiece(int pieces, int workers, Action<int> work)
+    {
+        int next = -1;
+        Run(Math.Clamp(workers, 1, Math.Max(1, pieces)), _ =>
+        {
+            for (int piece = Interlocked.Increment(ref next); piece < pieces; piece = Interlocked.Increment(ref next))
+                work(piece);
+        });
+    }
+
     private sealed class Job(Action<int> work, int workers)
     {
         public readonly Action<int> Work = work;

@@ -12,6 +12,18 @@ public class OpenMpTeamTests
     }
 
     [Theory]
+    [InlineData(0, 2)]
+    [InlineData(1, 2)]
+    [InlineData(7, 2)]
+    [InlineData(7, 1)]
+    public void Every_piece_runs_exactly_once(int pieces, int workers)
+    {
+        var seen = new int[pieces];
+        OpenMpTeam.ForEachPiece(pieces, workers, piece => Interlocked.Increment(ref seen[piece]));
+        Assert.All(seen, count => Assert.Equal(1, count));
+    }
+
+    [Theory]
     [InlineData(1)]
     [InlineData(2)]
     [InlineData(3)]

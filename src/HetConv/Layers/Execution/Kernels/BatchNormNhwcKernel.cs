@@ -173,7 +173,7 @@ internal static unsafe class BatchNormNhwcKernel
         long blocks = (rows + BlockRows - 1) / BlockRows;
         int pieces = (int)Math.Clamp(blocks, 1, PiecesPerThread * Math.Max(1, threads));
         var partials = new double[pieces, 2 * channels];
-        ForEachPiece(pieces, threads, piece =>
+        OpenMpTeam.ForEachPiece(pieces, threads, piece =>
         {
             fixed (double* partial = &partials[piece, 0])
             {
@@ -245,17 +245,7 @@ internal static unsafe class BatchNormNhwcKernel
     private static void ForEachRowRange(long rows, int threads, Action<long, long> work)
     {
         int pieces = (int)Math.Clamp((rows + BlockRows - 1) / BlockRows, 1, PiecesPerThread * Math.Max(1, threads));
-        ForEachPiece(pieces, threads, piece => work(rows * piece / pieces, rows * (piece + 1) / pieces));
+        OpenMpTeam.ForEachPiece(pieces, threads, piece => work(rows * piece / pieces, rows * (piece + 1) / pieces));
     }
 
-    /// <summary>Runs <paramref name="work"/>(piece) for every piece, each thread taking the next as it becomes free.</summary>
-    private static void ForEachPiece(int pieces, int threads, Action<int> work)
-    {
-        int next = -1;
-        OpenMpTeam.Run(Math.Min(pieces, Math.Max(1, threads)), _ =>
-        {
-            for (int piece = Interlocked.Increment(ref next); piece < pieces; piece = Interlocked.Increment(ref next))
-                work(piece);
-        });
-    }
 }

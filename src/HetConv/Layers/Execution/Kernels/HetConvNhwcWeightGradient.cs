@@ -78,16 +78,13 @@ internal static unsafe class HetConvNhwcWeightGradient
         try
         {
             // Zeroing and the final sum run on every thread: for 512 channels the sums are 3 MB each.
-            OpenMpTeam.Run(workers, worker =>
+            OpenMpTeam.ForEachPiece(slots, workers, slot =>
             {
-                for (int slot = worker; slot < slots; slot += workers)
+                if (slot > 0) Array.Clear(partials[slot - 1], 0, total);
+                else
                 {
-                    if (slot > 0) Array.Clear(partials[slot - 1], 0, total);
-                    else
-                    {
-                        new Span<float>((float*)centrePtr, centreSize).Clear();
-                        new Span<float>((float*)offPtr, offSize).Clear();
-                    }
+                    new Span<float>((float*)centrePtr, centreSize).Clear();
+                    new Span<float>((float*)offPtr, offSize).Clear();
                 }
             });
             fixed (long* centreRowPtr = centreRows, offRowPtr = offRows)

@@ -149,14 +149,8 @@ internal sealed class PackedHetConvWeights : IDisposable
     }
 
     /// <summary>Runs <paramref name="perBlock"/> for every block of 16 filters, blocks shared out among the threads.</summary>
-    private static void ForEachBlock(int filters, int threads, Action<int> perBlock)
-    {
-        int blocks = (filters + 15) / 16, workers = Math.Clamp(threads, 1, Math.Max(1, blocks));
-        OpenMpTeam.Run(workers, worker =>
-        {
-            for (int block = worker; block < blocks; block += workers) perBlock(block);
-        });
-    }
+    private static void ForEachBlock(int filters, int threads, Action<int> perBlock) =>
+        OpenMpTeam.ForEachPiece((filters + 15) / 16, threads, perBlock);
 
     private static void ForEachFilter(int filters, int threads, Action<int> perFilter) =>
         ForEachBlock(filters, threads, block =>

@@ -14,10 +14,10 @@ namespace HetConv.Layers.Execution.Kernels;
 internal static unsafe class PaddedImageGroups
 {
     /// <summary>
-    /// A group's padded images (or the input itself when there is no padding), where they start, and the worker or
-    /// run that takes them (see <see cref="ForEachGroup"/>).
+    /// A group's padded images (or the input itself when there is no padding), where they start, and the piece of
+    /// work they belong to (see <see cref="ForEachGroup"/>).
     /// </summary>
-    public delegate void GroupWork(float* padded, int firstImage, int images, int slot);
+    public delegate void GroupWork(float* padded, int firstImage, int images, int piece);
 
     public static int PaddedHeight(ConvGeometry g) => g.Height + 2 * g.Padding;
     public static int PaddedWidth(ConvGeometry g) => g.Width + 2 * g.Padding;
@@ -85,10 +85,10 @@ internal static unsafe class PaddedImageGroups
 
     /// <summary>
     /// Runs <paramref name="work"/> on every group, on up to <paramref name="workers"/> threads, each taking the next
-    /// piece of work as it becomes free, which keeps both cores busy when one is slowed by other load. Without
-    /// <paramref name="runs"/> a piece is one group and <c>work</c>'s last argument is the worker; with it, the groups
-    /// are cut into that many runs of consecutive groups, a piece is a run, and the last argument is the run's index:
-    /// a kernel that sums per run then adds in the same order whichever thread took the run.
+    /// piece as it becomes free (see <see cref="OpenMpTeam.ForEachPiece"/>). Without <paramref name="runs"/> a piece
+    /// is one group; with it, the groups are cut into that many runs of consecutive groups. <c>work</c>'s last
+    /// argument is the piece's index: a kernel that sums per piece then adds in the same order whichever thread
+    /// took it.
     /// </summary>
     public static void ForEachGroup(float* input, ConvGeometry g, int targetPixels, int workers, int? runs, GroupWork work)
     {
@@ -96,29 +96,24 @@ internal static unsafe class PaddedImageGroups
         int pieces = runs is int r ? Math.Clamp(r, 1, groups) : groups;
         long imageLength = (long)g.Height * g.Width * g.InChannels;
         nint source = (nint)input;
-        int active = Math.Min(workers, pieces), next = -1;
-        OpenMpTeam.Run(active, worker =>
+        OpenMpTeam.ForEachPiece(pieces, workers, piece =>
         {
+            // A thread's pooled buffer comes back to it for its next piece, still in its cache.
             float[]? buffer = g.Padding == 0 ? null : ArrayPool<float>.Shared.Rent(checked((int)(perGroup * PaddedImageLength(g))));
             try
             {
                 fixed (float* padded = buffer)
                 {
-                    for (int piece = Interlocked.Increment(ref next); piece < pieces; piece = Interlocked.Increment(ref next))
+                    for (int group = (int)((long)groups * piece / pieces); group < (int)((long)groups * (piece + 1) / pieces); group++)
                     {
-                        int firstGroup = runs is null ? piece : (int)((long)groups * piece / pieces);
-                        int endGroup = runs is null ? piece + 1 : (int)((long)groups * (piece + 1) / pieces);
-                        for (int group = firstGroup; group < endGroup; group++)
+                        int first = group * perGroup, count = Math.Min(perGroup, g.Batch - first);
+                        float* images = (float*)source + first * imageLength;
+                        if (buffer is not null)
                         {
-                            int first = group * perGroup, count = Math.Min(perGroup, g.Batch - first);
-                            float* images = (float*)source + first * imageLength;
-                            if (buffer is not null)
-                            {
-                                Pad(images, padded, g with { Batch = count });
-                                images = padded;
-                            }
-                            work(images, first, count, runs is null ? worker : piece);
+                            Pad(images, padded, g with { Batch = count });
+                            images = padded;
                         }
+                        work(images, first, count, piece);
                     }
                 }
             }
