@@ -17,14 +17,16 @@ public sealed record TimingStats(double MedianMs, double P10Ms, double P90Ms, in
 }
 
 /// <summary>
-/// Times candidates side by side: every repetition runs each candidate once, in an order that rotates from one
-/// repetition to the next, so drift and noise on a shared machine fall on all of them alike. Ratios of medians
-/// measured this way are what the benchmarks report, never a lone absolute time.
+/// Times candidates side by side: every repetition runs each candidate once, in an order shuffled afresh for each
+/// repetition (from a fixed seed, so a run can be repeated), so drift and noise on a shared machine fall on all of
+/// them alike. A fixed or merely rotated order would give each candidate the same predecessor every time, and what
+/// that predecessor leaves behind (a flushed cache, a churned heap) would land on one candidate only. Ratios of
+/// medians measured this way are what the benchmarks report, never a lone absolute time.
 /// </summary>
 public static class InterleavedTimer
 {
     public static IReadOnlyDictionary<string, TimingStats> Measure(
-        IReadOnlyList<TimedCandidate> candidates, int warmup, int repetitions)
+        IReadOnlyList<TimedCandidate> candidates, int warmup, int repetitions, int seed = 0)
     {
         if (candidates.Count == 0) throw new ArgumentException("nothing to time", nameof(candidates));
         if (repetitions < 1) throw new ArgumentException($"repetitions = {repetitions} must be >= 1.", nameof(repetitions));
@@ -33,12 +35,14 @@ public static class InterleavedTimer
         // reaches the shape the timed rounds will see (run one candidate after another instead and it keeps
         // growing, and touching fresh pages, well into the timed rounds: tens of milliseconds per training step).
         var samples = candidates.ToDictionary(c => c.Name, _ => new List<double>(repetitions));
+        var order = candidates.ToArray();
+        var random = new Random(seed);
         var watch = new Stopwatch();
         for (int rep = -warmup; rep < repetitions; rep++)
         {
-            for (int k = 0; k < candidates.Count; k++)
+            random.Shuffle(order);
+            foreach (var candidate in order)
             {
-                var candidate = candidates[(rep + warmup + k) % candidates.Count];
                 watch.Restart();
                 candidate.Run();
                 watch.Stop();

@@ -56,6 +56,9 @@ public static class LayerBenchmark
         var blocked = Keep(new HetConv2d(m, n, k, part, s, arrangement: HetConvArrangement.Blocked, device: device));
         var separable = Keep(new DepthwisePointwiseConv2d(m, n, k, s));
         separable.to(device);
+        // Inference runs in eval mode, as a deployed layer does: a HetConv layer in training mode would pack its
+        // weights again on every call, since an optimizer may have changed them since the last one.
+        foreach (var module in modules) module.train(mode == BenchMode.Training);
 
         using var nchw = randn(batch, m, shape.Size, shape.Size, device: device);
         using var channelsLast = nchw.ToChannelsLast();

@@ -7,20 +7,26 @@ namespace HetConv.Tests.Benchmarking;
 public class BenchmarkPlumbingTests
 {
     [Fact]
-    public void Interleaved_timer_runs_every_candidate_the_same_number_of_times()
+    public void Interleaved_timer_runs_every_candidate_once_per_round_in_changing_orders()
     {
-        int a = 0, b = 0;
+        var counts = new Dictionary<char, int>();
         var order = new System.Text.StringBuilder();
-        var stats = InterleavedTimer.Measure(new[]
+        var names = "abcd";
+        var stats = InterleavedTimer.Measure(names.Select(name => new TimedCandidate(name.ToString(), () =>
         {
-            new TimedCandidate("a", () => { a++; order.Append('a'); }),
-            new TimedCandidate("b", () => { b++; order.Append('b'); }),
-        }, warmup: 2, repetitions: 7);
-        Assert.Equal(9, a);
-        Assert.Equal(9, b);
-        // Warm-up rounds interleave too, and every round rotates the order.
-        Assert.StartsWith("abbaab", order.ToString());
-        Assert.Equal(7, stats["a"].Samples);
+            counts[name] = counts.GetValueOrDefault(name) + 1;
+            order.Append(name);
+        })).ToArray(), warmup: 2, repetitions: 10);
+
+        Assert.All(names, name => Assert.Equal(12, counts[name]));
+        // Warm-up rounds interleave too: every round, warm-up or timed, runs each candidate exactly once.
+        var rounds = Enumerable.Range(0, 12).Select(r => order.ToString().Substring(4 * r, 4)).ToArray();
+        Assert.All(rounds, round => Assert.Equal(names, string.Concat(round.Order())));
+        // The order is shuffled, not rotated: within a round, 'a' is not always followed by the same candidate.
+        var followers = rounds.Select(round => round.IndexOf('a')).Zip(rounds)
+            .Where(pair => pair.First < 3).Select(pair => pair.Second[pair.First + 1]).Distinct();
+        Assert.True(followers.Count() > 1, $"'a' is always followed by the same candidate: {string.Join(" ", rounds)}");
+        Assert.Equal(10, stats["a"].Samples);
         Assert.True(stats["a"].P10Ms <= stats["a"].MedianMs && stats["a"].MedianMs <= stats["a"].P90Ms);
     }
 
