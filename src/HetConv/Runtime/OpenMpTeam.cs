@@ -73,6 +73,26 @@ public static unsafe class OpenMpTeam
         });
     }
 
+    /// <summary>
+    /// <see cref="ForEachPiece"/>, with each thread claiming its next piece before it runs the current one:
+    /// <paramref name="work"/>(piece, next) knows what that thread will run next (-1 for nothing) and can fetch its
+    /// data into cache meanwhile. A thread holds at most one claimed piece besides the one it runs.
+    /// </summary>
+    public static void ForEachPieceLookingAhead(int pieces, int workers, Action<int, int> work)
+    {
+        int next = -1;
+        Run(Math.Clamp(workers, 1, Math.Max(1, pieces)), _ =>
+        {
+            int piece = Interlocked.Increment(ref next);
+            while (piece < pieces)
+            {
+                int upcoming = Interlocked.Increment(ref next);
+                work(piece, upcoming < pieces ? upcoming : -1);
+                piece = upcoming;
+            }
+        });
+    }
+
     private sealed class Job(Action<int> work, int workers)
     {
         public readonly Action<int> Work = work;

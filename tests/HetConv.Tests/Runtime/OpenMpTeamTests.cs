@@ -24,6 +24,30 @@ public class OpenMpTeamTests
     }
 
     [Theory]
+    [InlineData(0, 2)]
+    [InlineData(1, 2)]
+    [InlineData(9, 2)]
+    [InlineData(9, 3)]
+    [InlineData(5, 1)]
+    public void Looking_ahead_every_piece_runs_once_and_the_next_one_named_is_the_threads_next(int pieces, int workers)
+    {
+        var seen = new int[pieces];
+        var runs = new System.Collections.Concurrent.ConcurrentDictionary<int, List<(int piece, int next)>>();
+        OpenMpTeam.ForEachPieceLookingAhead(pieces, workers, (piece, next) =>
+        {
+            Interlocked.Increment(ref seen[piece]);
+            runs.GetOrAdd(Environment.CurrentManagedThreadId, _ => new()).Add((piece, next));
+            Thread.Sleep(1);
+        });
+        Assert.All(seen, count => Assert.Equal(1, count));
+        foreach (var thread in runs.Values)
+        {
+            for (int i = 0; i + 1 < thread.Count; i++) Assert.Equal(thread[i + 1].piece, thread[i].next);
+            Assert.Equal(-1, thread[^1].next);
+        }
+    }
+
+    [Theory]
     [InlineData(1)]
     [InlineData(2)]
     [InlineData(3)]

@@ -59,10 +59,10 @@ internal static unsafe class HetConvNhwcKernel
             nint stepAddress = (nint)stepPtr;
             if (PaddedImageGroups.CanSplit(g, ChunkPixels, workers))
             {
-                PaddedImageGroups.ForEachGroup(input, g, ChunkPixels, workers, runs: null, (padded, first, count, _) =>
+                PaddedImageGroups.ForEachGroup(input, g, ChunkPixels, workers, runs: null, (padded, first, count, _, upcoming) =>
                 {
                     var group = shape.ForImages(padded, first, count, imagePixels);
-                    RunItems<TLoad>(group, 0, group.Items, (long*)stepAddress);
+                    RunItems<TLoad>(group, 0, group.Items, (long*)stepAddress, upcoming);
                 });
                 return;
             }
@@ -71,7 +71,7 @@ internal static unsafe class HetConvNhwcKernel
                 var all = shape.ForImages((float*)padded, 0, g.Batch, imagePixels);
                 int items = all.Items, active = Math.Min(workers, items);
                 OpenMpTeam.Run(active, worker => RunItems<TLoad>(all, (int)((long)items * worker / active),
-                    (int)((long)items * (worker + 1) / active), (long*)stepAddress));
+                    (int)((long)items * (worker + 1) / active), (long*)stepAddress, PaddedImageGroups.UpcomingInput.None));
             });
         }
     }
@@ -96,7 +96,8 @@ internal static unsafe class HetConvNhwcKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RunItems<TLoad>(in Args a, int first, int last, long* steps) where TLoad : struct, ILaneLoad
+    private static void RunItems<TLoad>(in Args a, int first, int last, long* steps, PaddedImageGroups.UpcomingInput upcoming)
+        where TLoad : struct, ILaneLoad
     {
         long pixels = a.Pixels;
         // Each chunk's pixel corners are found once, stepping through (image, row, column) without divisions, and
@@ -116,6 +117,7 @@ internal static unsafe class HetConvNhwcKernel
                 for (int i = count; i < count + TilePixels; i++) corners[i] = corners[0];
                 cornersOf = start;
             }
+            upcoming.Fetch(item - first, last - first);
             for (long pixel = start; pixel < end; pixel += TilePixels)
                 Tile<TLoad>(a, corners + (pixel - start), pixel, (int)Math.Min(TilePixels, end - pixel), block, steps);
         }

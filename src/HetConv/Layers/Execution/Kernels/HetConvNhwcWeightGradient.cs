@@ -91,25 +91,27 @@ internal static unsafe class HetConvNhwcWeightGradient
             {
                 nint centreRowAddress = (nint)centreRowPtr, offRowAddress = (nint)offRowPtr;
                 // Sums pixels [first, last) of images read from padded (their dY from firstImage on) into the slot's sums.
-                void Sum(float* padded, int firstImage, ConvGeometry part, long first, long last, int slot)
+                void Sum(float* padded, int firstImage, ConvGeometry part, long first, long last, int slot,
+                    PaddedImageGroups.UpcomingInput upcoming)
                 {
                     fixed (float* partial = slot == 0 ? null : partials[slot - 1])
                     {
                         var sums = new Sums(slot == 0 ? (float*)centrePtr : partial,
                             slot == 0 ? (float*)offPtr : partial + centreSize, (long*)centreRowAddress, (long*)offRowAddress);
-                        Accumulate<TLoad>(padded, gradOutput + firstImage * imagePixels * g.OutChannels, part, first, last, sums);
+                        Accumulate<TLoad>(padded, gradOutput + firstImage * imagePixels * g.OutChannels, part, first, last, sums, upcoming);
                     }
                 }
 
                 if (byGroups)
                 {
-                    PaddedImageGroups.ForEachGroup(input, g, chunk, workers, runs: slots, (padded, first, count, slot) =>
-                        Sum(padded, first, g with { Batch = count }, 0, count * imagePixels, slot));
+                    PaddedImageGroups.ForEachGroup(input, g, chunk, workers, runs: slots, (padded, first, count, slot, upcoming) =>
+                        Sum(padded, first, g with { Batch = count }, 0, count * imagePixels, slot, upcoming));
                 }
                 else
                 {
                     PaddedImageGroups.WithWholeBatch(input, g, padded => OpenMpTeam.Run(slots, slot =>
-                        Sum((float*)padded, 0, g, pixels * slot / slots, pixels * (slot + 1) / slots, slot)));
+                        Sum((float*)padded, 0, g, pixels * slot / slots, pixels * (slot + 1) / slots, slot,
+                        PaddedImageGroups.UpcomingInput.None)));
                 }
             }
             // Each thread adds up one slice, the partial sums in slot order: the same result on every run.
@@ -144,16 +146,18 @@ internal static unsafe class HetConvNhwcWeightGradient
 
     /// <summary>Sums output pixels [first, last) of <paramref name="g"/>'s images, chunk by chunk.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Accumulate<TLoad>(float* padded, float* gradOutput, ConvGeometry g, long first, long last, in Sums sums)
-        where TLoad : struct, ILaneLoad
+    private static void Accumulate<TLoad>(float* padded, float* gradOutput, ConvGeometry g, long first, long last, in Sums sums,
+        PaddedImageGroups.UpcomingInput upcoming) where TLoad : struct, ILaneLoad
     {
         int chunk = ChunkPixels(g);
+        long chunks = (last - first + chunk - 1) / chunk;
         nint* corners = stackalloc nint[chunk];
         float* lanes = stackalloc float[16 * chunk];
         for (long start = first; start < last; start += chunk)
         {
             int count = (int)Math.Min(chunk, last - start);
             PaddedImageGroups.FindCorners(padded, g, start, count, corners);
+            upcoming.Fetch((start - first) / chunk, chunks);
             for (int block = 0; block < g.FilterBlocks; block++)
                 Chunk<TLoad>(gradOutput, lanes, corners, start, count, block, sums, g);
         }
