@@ -77,6 +77,9 @@ public class HetConv2dEquivalenceTests
     [InlineData(8, 3, 3, 8, 1)]
     [InlineData(64, 40, 3, 2, 1)]   // wider: 320 multiply-add steps per output pixel
     [InlineData(96, 20, 5, 4, 2)]
+    [InlineData(11, 16, 3, 1, 1)]   // weight-gradient rows 11 and 88: partial tiles of 5 and 4 rows
+    [InlineData(7, 9, 3, 1, 1)]     // rows 7 and 56: partial tiles of 1 and 2
+    [InlineData(9, 8, 5, 1, 1)]     // rows 9 and 216: a partial tile of 3
     public void Fused_kernel_runs_itself_for_its_parts_and_matches_the_reference(int m, int n, int k, int p, int stride)
     {
         if (!HetConv.Layers.Execution.Kernels.HetConvNhwcKernel.IsSupportedOnThisMachine) return; // needs AVX2 + FMA
