@@ -156,7 +156,9 @@ public class TrainingBatchNormTests
         foreach (var (name, parameter) in clBlock.named_parameters())
             TensorAssert.Close(parameter.grad!, nchwParameters[name].grad!, 1e-3, $"gradient of {name}");
         var nchwBuffers = nchwBlock.named_buffers().ToDictionary(b => b.name, b => b.buffer);
+        // Running statistics are a tenth of batch means of the two sides' convolution outputs, which differ by fp32
+        // rounding (different summation orders): the outputs' tolerance, not a tighter one.
         foreach (var (name, buffer) in clBlock.named_buffers())
-            TensorAssert.Close(buffer, nchwBuffers[name], 1e-5, name);
+            TensorAssert.Close(buffer, nchwBuffers[name], 1e-4, name);
     }
 }

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.InteropServices;
 using HetConv.Layers.Execution.Kernels;
 using TorchSharp;
@@ -69,9 +68,9 @@ internal sealed class FusedNhwcExecution : IHetConvExecution
                 nameof(residual));
         var residualNhwc = residual?.permute(0, 2, 3, 1).contiguous();
         fixed (byte* x = nhwc.bytes, y = output.bytes, r = residualNhwc is null ? default : residualNhwc.bytes)
-        fixed (float* c = packed.Centre, o = packed.OffCentre, b = packed.Bias)
         {
-            HetConvNhwcKernel.Forward((float*)x, (float*)y, c, o, b, g, torch.get_num_threads(), new OutputEpilogue(relu, (float*)r));
+            HetConvNhwcKernel.Forward((float*)x, (float*)y, packed.Centre, packed.OffCentre, packed.Bias, g,
+                torch.get_num_threads(), new OutputEpilogue(relu, (float*)r));
         }
         if (layer.training) packed.Dispose();
         return output.permute(0, 3, 1, 2).MoveToOuterDisposeScope();
@@ -146,8 +145,7 @@ internal sealed class FusedHetConvFunction : torch.autograd.SingleTensorFunction
             using var packed = PackedHetConvWeights.ForInputGradient(layer, threads);
             var dx = empty(forward.Batch, forward.Height, forward.Width, forward.InChannels, dtype: ScalarType.Float32);
             fixed (byte* g = dy.bytes, o = dx.bytes)
-            fixed (float* c = packed.Centre, w = packed.OffCentre, b = packed.Bias)
-                HetConvNhwcKernel.Forward((float*)g, (float*)o, c, w, b, transposed, threads, OutputEpilogue.None);
+                HetConvNhwcKernel.Forward((float*)g, (float*)o, packed.Centre, packed.OffCentre, packed.Bias, transposed, threads, OutputEpilogue.None);
             gradInput = dx.permute(0, 3, 1, 2);
         }
         else if (inputNeedsGrad)
@@ -162,23 +160,14 @@ internal sealed class FusedHetConvFunction : torch.autograd.SingleTensorFunction
 
         int n = layer.OutChannels, m = layer.InChannels, j = layer.Pattern.KxkPerFilter, k = layer.KernelSize;
         int centreLength = forward.FilterBlocks * m * 16, offLength = forward.FilterBlocks * forward.OffCentreTaps * j * 16;
-        var centre = ArrayPool<float>.Shared.Rent(Math.Max(1, centreLength));
-        var offCentre = ArrayPool<float>.Shared.Rent(Math.Max(1, offLength));
+        using var centre = new AlignedFloats(centreLength, clear: false);
+        using var offCentre = new AlignedFloats(offLength, clear: false);
         var kxkGrad = empty(n, j, k, k, dtype: ScalarType.Float32);
         var pointwiseGrad = empty(n, m - j, dtype: ScalarType.Float32);
-        try
+        fixed (byte* px = x.bytes, g = dy.bytes, kxk = kxkGrad.bytes, pointwise = pointwiseGrad.bytes)
         {
-            fixed (byte* px = x.bytes, g = dy.bytes, kxk = kxkGrad.bytes, pointwise = pointwiseGrad.bytes)
-            fixed (float* c = centre, o = offCentre)
-            {
-                HetConvNhwcWeightGradient.Compute((float*)px, (float*)g, c, o, forward, threads);
-                PackedHetConvWeights.Unpack(layer.Pattern, c, o, (float*)kxk, (float*)pointwise, threads);
-            }
-        }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(centre);
-            ArrayPool<float>.Shared.Return(offCentre);
+            HetConvNhwcWeightGradient.Compute((float*)px, (float*)g, centre.Pointer, offCentre.Pointer, forward, threads);
+            PackedHetConvWeights.Unpack(layer.Pattern, centre.Pointer, offCentre.Pointer, (float*)kxk, (float*)pointwise, threads);
         }
         var grads = new List<Tensor>
         {

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -72,15 +71,15 @@ internal static unsafe class HetConvNhwcWeightGradient
         long pixels = g.Batch * imagePixels;
         int slots = !byGroups ? (int)Math.Max(1, Math.Min(workers, (pixels + chunk - 1) / chunk))
             : total * sizeof(float) <= 256 * 1024 ? 4 * workers : workers;
-        var partials = new float[slots - 1][];
-        for (int w = 1; w < slots; w++) partials[w - 1] = ArrayPool<float>.Shared.Rent(total);
+        var partials = new AlignedFloats[slots - 1];
+        for (int w = 1; w < slots; w++) partials[w - 1] = new AlignedFloats(total, clear: false);
         nint centrePtr = (nint)centre, offPtr = (nint)offCentre;
         try
         {
             // Zeroing and the final sum run on every thread: for 512 channels the sums are 3 MB each.
             OpenMpTeam.ForEachPiece(slots, workers, slot =>
             {
-                if (slot > 0) Array.Clear(partials[slot - 1], 0, total);
+                if (slot > 0) partials[slot - 1].Span.Clear();
                 else
                 {
                     new Span<float>((float*)centrePtr, centreSize).Clear();
@@ -94,12 +93,10 @@ internal static unsafe class HetConvNhwcWeightGradient
                 void Sum(float* padded, int firstImage, ConvGeometry part, long first, long last, int slot,
                     PaddedImageGroups.UpcomingInput upcoming)
                 {
-                    fixed (float* partial = slot == 0 ? null : partials[slot - 1])
-                    {
-                        var sums = new Sums(slot == 0 ? (float*)centrePtr : partial,
-                            slot == 0 ? (float*)offPtr : partial + centreSize, (long*)centreRowAddress, (long*)offRowAddress);
-                        Accumulate<TLoad>(padded, gradOutput + firstImage * imagePixels * g.OutChannels, part, first, last, sums, upcoming);
-                    }
+                    float* partial = slot == 0 ? null : partials[slot - 1].Pointer;
+                    var sums = new Sums(slot == 0 ? (float*)centrePtr : partial,
+                        slot == 0 ? (float*)offPtr : partial + centreSize, (long*)centreRowAddress, (long*)offRowAddress);
+                    Accumulate<TLoad>(padded, gradOutput + firstImage * imagePixels * g.OutChannels, part, first, last, sums, upcoming);
                 }
 
                 if (byGroups)
@@ -121,19 +118,17 @@ internal static unsafe class HetConvNhwcWeightGradient
                 int last = worker == workers - 1 ? total : (int)((long)total * (worker + 1) / workers / 8 * 8);
                 foreach (var partial in partials)
                 {
-                    fixed (float* p = partial)
-                    {
-                        // The sums are two arrays (centre, off-centre) seen as one range [0, total).
-                        int split = Math.Clamp(centreSize, first, last);
-                        AddInto((float*)centrePtr + first, p + first, split - first);
-                        AddInto((float*)offPtr + (split - centreSize), p + split, last - split);
-                    }
+                    // The sums are two arrays (centre, off-centre) seen as one range [0, total).
+                    float* p = partial.Pointer;
+                    int split = Math.Clamp(centreSize, first, last);
+                    AddInto((float*)centrePtr + first, p + first, split - first);
+                    AddInto((float*)offPtr + (split - centreSize), p + split, last - split);
                 }
             });
         }
         finally
         {
-            foreach (var partial in partials) ArrayPool<float>.Shared.Return(partial);
+            foreach (var partial in partials) partial.Dispose();
         }
     }
 

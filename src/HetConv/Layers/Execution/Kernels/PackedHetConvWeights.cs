@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -24,14 +23,16 @@ internal sealed class PackedHetConvWeights : IDisposable
         BiasLength = blocks * 16;
         // Every lane of a real filter is written; only a last partial block's padding filters must read as zeros.
         bool partialBlock = filters % 16 != 0;
-        Centre = Rent(CentreLength, partialBlock);
-        OffCentre = Rent(OffCentreLength, partialBlock);
-        Bias = Rent(BiasLength, clear: true);
+        centre = new AlignedFloats(CentreLength, partialBlock);
+        offCentre = new AlignedFloats(OffCentreLength, partialBlock);
+        bias = new AlignedFloats(BiasLength, clear: true);
     }
 
-    public float[] Centre { get; }
-    public float[] OffCentre { get; }
-    public float[] Bias { get; }
+    private readonly AlignedFloats centre, offCentre, bias;
+
+    public unsafe float* Centre => centre.Pointer;
+    public unsafe float* OffCentre => offCentre.Pointer;
+    public unsafe float* Bias => bias.Pointer;
     public int CentreLength { get; }
     public int OffCentreLength { get; }
     public int BiasLength { get; }
@@ -43,13 +44,12 @@ internal sealed class PackedHetConvWeights : IDisposable
         var packed = new PackedHetConvWeights(p.OutChannels, p.InChannels, p.KxkPerFilter, p.KernelSize);
         using var scope = NewDisposeScope();
         fixed (float* kxk = Floats(layer.KxkWeight), pointwise = Floats(layer.PointwiseWeight))
-        fixed (float* centre = packed.Centre, offCentre = packed.OffCentre)
         {
-            var cells = new FilterCells(p, kxk, pointwise, centre, offCentre);
+            var cells = new FilterCells(p, kxk, pointwise, packed.Centre, packed.OffCentre);
             ForEachFilter(p.OutChannels, threads, f => cells.Copy(f, toPacked: true));
         }
         if (layer.Bias is not null)
-            Floats(layer.Bias).Slice(0, p.OutChannels).CopyTo(packed.Bias);
+            Floats(layer.Bias).Slice(0, p.OutChannels).CopyTo(new Span<float>(packed.Bias, p.OutChannels));
         return packed;
     }
 
@@ -110,10 +110,9 @@ internal sealed class PackedHetConvWeights : IDisposable
         var packed = new PackedHetConvWeights(m, n, transposedJ, p.KernelSize);
         using var scope = NewDisposeScope();
         fixed (float* kxkPtr = Floats(layer.KxkWeight), pointwisePtr = Floats(layer.PointwiseWeight))
-        fixed (float* centrePtr = packed.Centre, offCentrePtr = packed.OffCentre)
         {
             nint kxkAddress = (nint)kxkPtr, pointwiseAddress = (nint)pointwisePtr;
-            nint centreAddress = (nint)centrePtr, offCentreAddress = (nint)offCentrePtr;
+            nint centreAddress = (nint)packed.Centre, offCentreAddress = (nint)packed.OffCentre;
             // Block b holds transposed "filters" (input channels) c = 16 b + lane; "channel" f runs over all filters.
             ForEachBlock(m, threads, block =>
             {
@@ -209,17 +208,10 @@ internal sealed class PackedHetConvWeights : IDisposable
     private static Span<float> Floats(Tensor parameter) =>
         MemoryMarshal.Cast<byte, float>(parameter.detach().to(ScalarType.Float32, CPU).contiguous().bytes);
 
-    private static float[] Rent(int length, bool clear)
-    {
-        var array = ArrayPool<float>.Shared.Rent(Math.Max(length, 1));
-        if (clear) Array.Clear(array, 0, length);
-        return array;
-    }
-
     public void Dispose()
     {
-        ArrayPool<float>.Shared.Return(Centre);
-        ArrayPool<float>.Shared.Return(OffCentre);
-        ArrayPool<float>.Shared.Return(Bias);
+        centre.Dispose();
+        offCentre.Dispose();
+        bias.Dispose();
     }
 }

@@ -125,11 +125,12 @@ internal static unsafe class PaddedImageGroups
         OpenMpTeam.ForEachPieceLookingAhead(pieces, workers, (piece, nextPiece) =>
         {
             // A thread's pooled buffer comes back to it for its next piece, still in its cache.
-            float[]? buffer = g.Padding == 0 ? null : ArrayPool<float>.Shared.Rent(checked((int)(perGroup * PaddedImageLength(g))));
+            float[]? buffer = g.Padding == 0 ? null : ArrayPool<float>.Shared.Rent(checked((int)(perGroup * PaddedImageLength(g))) + AlignedFloats.Slack);
             try
             {
-                fixed (float* padded = buffer)
+                fixed (float* raw = buffer)
                 {
+                    float* padded = AlignedFloats.Align(raw);
                     for (int group = FirstGroup(piece); group < FirstGroup(piece + 1); group++)
                     {
                         int first = group * perGroup, count = Math.Min(perGroup, g.Batch - first);
@@ -158,11 +159,12 @@ internal static unsafe class PaddedImageGroups
     public static void WithWholeBatch(float* input, ConvGeometry g, Action<nint> work)
     {
         if (g.Padding == 0) { work((nint)input); return; }
-        var buffer = ArrayPool<float>.Shared.Rent(checked((int)(g.Batch * PaddedImageLength(g))));
+        var buffer = ArrayPool<float>.Shared.Rent(checked((int)(g.Batch * PaddedImageLength(g))) + AlignedFloats.Slack);
         try
         {
-            fixed (float* padded = buffer)
+            fixed (float* raw = buffer)
             {
+                float* padded = AlignedFloats.Align(raw);
                 Pad(input, padded, g);
                 work((nint)padded);
             }
