@@ -52,23 +52,22 @@ internal static unsafe class HetConvNhwcKernel
     {
         var steps = PaddedImageGroups.OffCentreStepOffsets(g);
         int workers = Math.Max(1, threads);
-        long imagePixels = (long)g.OutHeight * g.OutWidth;
         var shape = new Args(input, output, centre, offCentre, bias, g, PaddedImageGroups.CentreTapOffset(g), epilogue);
         fixed (long* stepPtr = steps)
         {
             nint stepAddress = (nint)stepPtr;
             if (PaddedImageGroups.CanSplit(g, ChunkPixels, workers))
             {
-                PaddedImageGroups.ForEachGroup(input, g, ChunkPixels, workers, runs: null, (padded, first, count, _, upcoming) =>
+                PaddedImageGroups.ForEachGroup(input, g, ChunkPixels, workers, runs: null, (padded, geometry, firstPixel, _, upcoming) =>
                 {
-                    var group = shape.ForImages(padded, first, count, imagePixels);
+                    var group = shape.ForGroup(padded, geometry, firstPixel);
                     RunItems<TLoad>(group, 0, group.Items, (long*)stepAddress, upcoming);
                 });
                 return;
             }
             PaddedImageGroups.WithWholeBatch(input, g, padded =>
             {
-                var all = shape.ForImages((float*)padded, 0, g.Batch, imagePixels);
+                var all = shape.ForGroup((float*)padded, g, 0);
                 int items = all.Items, active = Math.Min(workers, items);
                 OpenMpTeam.Run(active, worker => RunItems<TLoad>(all, (int)((long)items * worker / active),
                     (int)((long)items * (worker + 1) / active), (long*)stepAddress, PaddedImageGroups.UpcomingInput.None));
@@ -89,10 +88,10 @@ internal static unsafe class HetConvNhwcKernel
         /// <summary>Work items: chunks of output pixels times blocks of 16 filters.</summary>
         public int Items => (int)((Pixels + ChunkPixels - 1) / ChunkPixels) * G.FilterBlocks;
 
-        /// <summary>The same pass over images first .. first + count - 1, read from their padded copy.</summary>
-        public Args ForImages(float* padded, int first, int count, long imagePixels) =>
-            new(padded, Output + first * imagePixels * G.OutChannels, Centre, OffCentre, Bias,
-                G with { Batch = count }, CentreOffset, Epilogue.From(first * imagePixels * G.OutChannels));
+        /// <summary>The same pass over one group (see <see cref="PaddedImageGroups"/>), read from its padded copy.</summary>
+        public Args ForGroup(float* padded, ConvGeometry group, long firstPixel) =>
+            new(padded, Output + firstPixel * G.OutChannels, Centre, OffCentre, Bias,
+                group, CentreOffset, Epilogue.From(firstPixel * G.OutChannels));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

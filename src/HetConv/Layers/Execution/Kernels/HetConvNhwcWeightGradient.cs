@@ -89,20 +89,20 @@ internal static unsafe class HetConvNhwcWeightGradient
             fixed (long* centreRowPtr = centreRows, offRowPtr = offRows)
             {
                 nint centreRowAddress = (nint)centreRowPtr, offRowAddress = (nint)offRowPtr;
-                // Sums pixels [first, last) of images read from padded (their dY from firstImage on) into the slot's sums.
-                void Sum(float* padded, int firstImage, ConvGeometry part, long first, long last, int slot,
+                // Sums pixels [first, last) of a group read from padded (its dY from firstPixel on) into the slot's sums.
+                void Sum(float* padded, long firstPixel, ConvGeometry part, long first, long last, int slot,
                     PaddedImageGroups.UpcomingInput upcoming)
                 {
                     float* partial = slot == 0 ? null : partials[slot - 1].Pointer;
                     var sums = new Sums(slot == 0 ? (float*)centrePtr : partial,
                         slot == 0 ? (float*)offPtr : partial + centreSize, (long*)centreRowAddress, (long*)offRowAddress);
-                    Accumulate<TLoad>(padded, gradOutput + firstImage * imagePixels * g.OutChannels, part, first, last, sums, upcoming);
+                    Accumulate<TLoad>(padded, gradOutput + firstPixel * g.OutChannels, part, first, last, sums, upcoming);
                 }
 
                 if (byGroups)
                 {
-                    PaddedImageGroups.ForEachGroup(input, g, chunk, workers, runs: slots, (padded, first, count, slot, upcoming) =>
-                        Sum(padded, first, g with { Batch = count }, 0, count * imagePixels, slot, upcoming));
+                    PaddedImageGroups.ForEachGroup(input, g, chunk, workers, runs: slots, (padded, group, firstPixel, slot, upcoming) =>
+                        Sum(padded, firstPixel, group, 0, (long)group.Batch * group.OutHeight * group.OutWidth, slot, upcoming));
                 }
                 else
                 {
