@@ -195,7 +195,7 @@ public class ThreadCountTests
 {
     /// <summary>
     /// Batches with enough images are padded group by group inside the kernel's workers (several small images per
-    /// group, a partial last group); large images are cut into bands of rows (above 256 KB padded); batch 1 of small
+    /// group, a partial last group); large images are cut into bands of rows (above 384 KB padded); batch 1 of small
     /// images shares one padded copy among them. Every way must agree with the reference.
     /// </summary>
     [Theory]
@@ -204,7 +204,7 @@ public class ThreadCountTests
     [InlineData(32, 20, 5, 32, 1, 7, 10)]
     [InlineData(8, 8, 3, 8, 1, 1, 12)]
     [InlineData(32, 16, 3, 4, 1, 2, 58)]   // two bands of 29 rows (input gradient: whole images)
-    [InlineData(24, 20, 5, 4, 1, 3, 64)]   // K = 5: two bands of 32 rows, forward and input gradient
+    [InlineData(24, 20, 5, 4, 1, 3, 64)]   // K = 5: two bands of 32 rows (input gradient: whole images)
     public void Fused_kernel_matches_the_reference_however_it_splits_the_batch(int m, int n, int k, int p, int stride, int batch, int size)
     {
         if (!HetConv.Layers.Execution.Kernels.HetConvNhwcKernel.IsSupportedOnThisMachine) return; // needs AVX2 + FMA

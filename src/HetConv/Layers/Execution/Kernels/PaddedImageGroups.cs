@@ -95,11 +95,16 @@ internal static unsafe class PaddedImageGroups
     }
 
     /// <summary>
-    /// Padded images larger than this are cut into bands of rows of about equal height, so that a band, the next
-    /// group's input fetched alongside it and a block of weights fit a 512 KB L2 together. Measured side by side
-    /// (forward, batch 16): 64 channels at 56x56 5-9% faster than whole images, 32 at 112x112 2-7%, 128 at 28x28
-    /// 1-4%; bands of at most 64 KB were slower than whole images (the rows above and below are copied twice).
+    /// Padded images larger than this are cut into bands of rows of about equal height, at most
+    /// <see cref="BandBytes"/> each, so that a band, the next group's input fetched alongside it and a block of
+    /// weights fit a 512 KB L2 together. Measured side by side (forward, batch 16, bands of 256 KB): 64 channels at
+    /// 56x56 (861 KB padded) 5-9% faster than whole images, 32 at 112x112 2-7%, 128 at 28x28 1-4%; VGG conv2 (64 at
+    /// 32x32, 296 KB): forward the same, input gradient 3-4% slower, weight gradient 1-7% faster, so images of that
+    /// size stay whole. Bands of at most 64 KB were slower than whole images (the rows above and below each band
+    /// are copied twice).
     /// </summary>
+    private const long BandAbove = 384 * 1024;
+
     private const long BandBytes = 256 * 1024;
 
     /// <summary>
@@ -148,7 +153,7 @@ internal static unsafe class PaddedImageGroups
         int images = (int)Math.Clamp((targetPixels + imagePixels - 1) / imagePixels, 1, g.Batch);
         // Bands need every output row to read the same rows around its own (stride 1, "same" padding).
         bool banded = g.Padding > 0 && g.Stride == 1 && 2 * g.Padding == g.KernelSize - 1
-                      && PaddedImageLength(g) * sizeof(float) > BandBytes;
+                      && PaddedImageLength(g) * sizeof(float) > BandAbove;
         if (!banded) return new Plan(g, images, 0);
         long paddedRowBytes = (long)PaddedWidth(g) * g.InChannels * sizeof(float);
         int most = (int)Math.Clamp(BandBytes / paddedRowBytes - 2 * g.Padding, 1, g.OutHeight);
