@@ -8,6 +8,9 @@ internal readonly record struct ConvGeometry(
     public int OutWidth => (Width + 2 * Padding - KernelSize) / Stride + 1;
     public int KxkPerFilter => InChannels / Part;
 
+    /// <summary>Output pixels of the whole batch.</summary>
+    public long OutputPixels => (long)Batch * OutHeight * OutWidth;
+
     /// <summary>Filters are computed 16 at a time (two 8-lane vectors); the last block is zero-padded.</summary>
     public int FilterBlocks => (OutChannels + 15) / 16;
 

@@ -83,10 +83,8 @@ internal static unsafe class HetConvNhwcKernel
         public readonly long CentreOffset = centreOffset;
         public readonly OutputEpilogue Epilogue = epilogue;
 
-        public long Pixels => (long)G.Batch * G.OutHeight * G.OutWidth;
-
         /// <summary>Work items: chunks of output pixels times blocks of 16 filters.</summary>
-        public int Items => (int)((Pixels + ChunkPixels - 1) / ChunkPixels) * G.FilterBlocks;
+        public int Items => (int)((G.OutputPixels + ChunkPixels - 1) / ChunkPixels) * G.FilterBlocks;
 
         /// <summary>The same pass over one group (see <see cref="PaddedImageGroups"/>), read from its padded copy.</summary>
         public Args ForGroup(float* padded, ConvGeometry group, long firstPixel) =>
@@ -98,7 +96,7 @@ internal static unsafe class HetConvNhwcKernel
     private static void RunItems<TLoad>(in Args a, int first, int last, long* steps, PaddedImageGroups.UpcomingInput upcoming)
         where TLoad : struct, ILaneLoad
     {
-        long pixels = a.Pixels;
+        long pixels = a.G.OutputPixels;
         // Each chunk's pixel corners are found once, stepping through (image, row, column) without divisions, and
         // serve every block of filters: per tile they would cost as much as the multiply-adds of a 16-channel layer.
         // Slots past the chunk's end repeat its first pixel (computed, never stored).

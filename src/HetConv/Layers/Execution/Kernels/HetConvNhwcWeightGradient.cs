@@ -52,7 +52,6 @@ internal static unsafe class HetConvNhwcWeightGradient
     {
         int centreSize = g.FilterBlocks * g.InChannels * 16;
         int offSize = g.FilterBlocks * g.OffCentreTaps * g.KxkPerFilter * 16;
-        long imagePixels = (long)g.OutHeight * g.OutWidth;
         int workers = Math.Max(1, threads);
 
         // Row offsets from a pixel's corner: the centre tap's M channels, then each off-centre (tap, j).
@@ -68,7 +67,7 @@ internal static unsafe class HetConvNhwcWeightGradient
         int total = centreSize + offSize;
         int chunk = ChunkPixels(g);
         bool byGroups = PaddedImageGroups.CanSplit(g, chunk, workers);
-        long pixels = g.Batch * imagePixels;
+        long pixels = g.OutputPixels;
         int slots = !byGroups ? (int)Math.Max(1, Math.Min(workers, (pixels + chunk - 1) / chunk))
             : total * sizeof(float) <= 256 * 1024 ? 4 * workers : workers;
         var partials = new AlignedFloats[slots - 1];
@@ -102,7 +101,7 @@ internal static unsafe class HetConvNhwcWeightGradient
                 if (byGroups)
                 {
                     PaddedImageGroups.ForEachGroup(input, g, chunk, workers, runs: slots, (padded, group, firstPixel, slot, upcoming) =>
-                        Sum(padded, firstPixel, group, 0, (long)group.Batch * group.OutHeight * group.OutWidth, slot, upcoming));
+                        Sum(padded, firstPixel, group, 0, group.OutputPixels, slot, upcoming));
                 }
                 else
                 {

@@ -115,35 +115,38 @@ internal static unsafe class PaddedImageGroups
     {
         public int BandsPerImage => BandRows == 0 ? 1 : (G.OutHeight + BandRows - 1) / BandRows;
         public int Groups => BandRows == 0 ? (G.Batch + ImagesPerGroup - 1) / ImagesPerGroup : G.Batch * BandsPerImage;
-        private long ImageLength => (long)G.Height * G.Width * G.InChannels;
+        public long ImageLength => (long)G.Height * G.Width * G.InChannels;
 
         /// <summary>Floats a padded group takes.</summary>
         public long PaddedLength => BandRows == 0 ? ImagesPerGroup * PaddedImageLength(G)
             : (long)(BandRows + 2 * G.Padding) * PaddedWidth(G) * G.InChannels;
 
-        /// <summary>Group <paramref name="group"/>: its geometry, first output pixel, and the input rows it reads.</summary>
-        public (ConvGeometry Geometry, long FirstPixel, int Image, int FirstRow, int Rows) Describe(int group)
+        /// <summary>
+        /// Group <paramref name="group"/>: its geometry, its first output pixel, the image it starts in, the band's
+        /// first output row (0 for whole images), and the unpadded input it reads (offset and length, in floats).
+        /// </summary>
+        public (ConvGeometry Geometry, long FirstPixel, int Image, int FirstRow, long InputOffset, long InputLength) Describe(int group)
         {
-            long imagePixels = (long)G.OutHeight * G.OutWidth;
+            long imagePixels = (long)G.OutHeight * G.OutWidth, rowLength = (long)G.Width * G.InChannels;
             if (BandRows == 0)
             {
                 int first = group * ImagesPerGroup, count = Math.Min(ImagesPerGroup, G.Batch - first);
-                return (G with { Batch = count }, first * imagePixels, first, 0, count * G.Height);
+                return (G with { Batch = count }, first * imagePixels, first, 0, first * ImageLength, count * ImageLength);
             }
             int image = group / BandsPerImage, firstRow = group % BandsPerImage * BandRows;
             int rows = Math.Min(BandRows, G.OutHeight - firstRow);
-            return (G with { Batch = 1, Height = rows }, image * imagePixels + (long)firstRow * G.OutWidth, image, firstRow, rows);
+            // The rows a band reaches above and below, as far as the image has them.
+            int top = Math.Max(0, firstRow - G.Padding), bottom = Math.Min(G.Height, firstRow + rows + G.Padding);
+            return (G with { Batch = 1, Height = rows }, image * imagePixels + (long)firstRow * G.OutWidth, image, firstRow,
+                image * ImageLength + top * rowLength, (bottom - top) * rowLength);
         }
 
-        /// <summary>The unpadded input rows group <paramref name="group"/> reads, for fetching ahead.</summary>
+        /// <summary>The unpadded input group <paramref name="group"/> reads, for fetching ahead.</summary>
         public UpcomingInput InputOf(float* input, int group)
         {
             if (G.Padding == 0 || group < 0) return UpcomingInput.None;
-            var (_, _, image, firstRow, rows) = Describe(group);
-            int top = Math.Max(0, firstRow - (BandRows == 0 ? 0 : G.Padding));
-            int bottom = BandRows == 0 ? firstRow + rows : Math.Min(G.Height, firstRow + rows + G.Padding);
-            long rowLength = (long)G.Width * G.InChannels;
-            return new UpcomingInput(input + image * ImageLength + top * rowLength, (bottom - top) * rowLength);
+            var (_, _, _, _, offset, length) = Describe(group);
+            return new UpcomingInput(input + offset, length);
         }
     }
 
@@ -178,7 +181,6 @@ internal static unsafe class PaddedImageGroups
         var plan = PlanFor(g, targetPixels);
         int groups = plan.Groups;
         int pieces = runs is int r ? Math.Clamp(r, 1, groups) : groups;
-        long imageLength = (long)g.Height * g.Width * g.InChannels;
         nint source = (nint)input;
         int FirstGroup(int piece) => (int)((long)groups * piece / pieces);
         OpenMpTeam.ForEachPieceLookingAhead(pieces, workers, (piece, nextPiece) =>
@@ -192,12 +194,12 @@ internal static unsafe class PaddedImageGroups
                     float* padded = AlignedFloats.Align(raw);
                     for (int group = FirstGroup(piece); group < FirstGroup(piece + 1); group++)
                     {
-                        var (geometry, firstPixel, image, firstRow, rows) = plan.Describe(group);
-                        float* images = (float*)source + image * imageLength;
+                        var (geometry, firstPixel, image, firstRow, _, _) = plan.Describe(group);
+                        float* images = (float*)source + image * plan.ImageLength;
                         if (buffer is not null)
                         {
                             if (plan.BandRows == 0) Pad(images, padded, geometry);
-                            else PadRows(images, padded, g, firstRow - g.Padding, rows + 2 * g.Padding);
+                            else PadRows(images, padded, g, firstRow - g.Padding, geometry.OutHeight + 2 * g.Padding);
                             images = padded;
                         }
                         int upcoming = group + 1 < FirstGroup(piece + 1) ? group + 1 : nextPiece < 0 ? -1 : FirstGroup(nextPiece);
