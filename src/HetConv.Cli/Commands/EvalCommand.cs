@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using HetConv.Data;
+using HetConv.Files;
 using HetConv.Training;
 using Spectre.Console;
 using TorchSharp;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using HetConv.Data;
+using HetConv.Plotting;
 using HetConv.Training;
 
 namespace HetConv.Cli.Commands;

@@ -1,5 +1,6 @@
 using HetConv.Benchmarking;
 using HetConv.Models;
+using HetConv.Runtime;
 
 namespace HetConv.Tests.Benchmarking;
 

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using HetConv.Benchmarking;
+using HetConv.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,4 +1,4 @@
-namespace HetConv.Training;
+namespace HetConv.Plotting;
 
 /// <summary>
 /// Gives ScottPlot a font. Its SkiaSharp natives (the NoDependencies build) do not look fonts up through

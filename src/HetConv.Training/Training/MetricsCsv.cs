@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using HetConv.Files;
 
 namespace HetConv.Training;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace HetConv.Benchmarking;
+namespace HetConv.Runtime;
 
 /// <summary>One thing to time: a name and an action that runs it once (synchronously, result ready).</summary>
 public sealed record TimedCandidate(string Name, Action Run);

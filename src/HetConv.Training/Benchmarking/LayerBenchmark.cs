@@ -1,5 +1,6 @@
 using HetConv.Layers;
 using HetConv.Layers.Execution;
+using HetConv.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,4 +1,4 @@
-namespace HetConv.Training;
+namespace HetConv.Files;
 
 /// <summary>
 /// Writes a file so that readers (and a kill at any moment) see either the old content or the new, never a

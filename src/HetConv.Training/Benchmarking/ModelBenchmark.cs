@@ -3,6 +3,7 @@ using HetConv.Layers;
 using HetConv.Layers.Execution;
 using HetConv.Models;
 using HetConv.Profiling;
+using HetConv.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,3 +1,5 @@
+using HetConv.Files;
+using HetConv.Plotting;
 using ScottPlot;
 
 namespace HetConv.Training;

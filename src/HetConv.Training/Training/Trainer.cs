@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using HetConv.Data;
+using HetConv.Files;
 using HetConv.Profiling;
 using TorchSharp;
 using TorchSharp.Modules;

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using HetConv.Data;
+using HetConv.Files;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

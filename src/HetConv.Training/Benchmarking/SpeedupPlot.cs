@@ -1,4 +1,5 @@
-using HetConv.Training;
+using HetConv.Files;
+using HetConv.Plotting;
 using ScottPlot;
 
 namespace HetConv.Benchmarking;
