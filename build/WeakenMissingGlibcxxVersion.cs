@@ -1,11 +1,13 @@
-// MSBuild inline task (RoslynCodeTaskFactory), used by Directory.Build.targets.
+// MSBuild inline task (RoslynCodeTaskFactory), used by HetConv.targets beside it.
 //
 // Why: libLibTorchSharp.so from TorchSharp 0.107.0 records a need for GLIBCXX_3.4.32, but Debian 12's
 // libstdc++ stops at GLIBCXX_3.4.30, so the loader rejects the library and TorchSharp reports that the
 // native package is missing. Only one symbol (_ZSt21ios_base_library_initv) carries that version and nothing
 // relocates against it, so marking that version requirement weak (VER_FLG_WEAK) in .gnu.version_r lets the
-// loader accept the library while every symbol that is really used still resolves. The task runs only where
-// the system's libstdc++ lacks the version; on a newer system the copied library is left untouched.
+// loader accept the library while every symbol that is really used still resolves. For a build output the task
+// runs only where the system's libstdc++ lacks the version; on a newer system the copied library is left
+// untouched. With Always (published files, which run elsewhere) it patches regardless: a weak need for a
+// version the system has is met as before.
 using System;
 using System.IO;
 using System.Text;
@@ -16,6 +18,7 @@ public class WeakenMissingGlibcxxVersion : Task
 {
     [Required] public ITaskItem[] Libraries { get; set; } = Array.Empty<ITaskItem>();
     [Required] public string Version { get; set; } = "";
+    public bool Always { get; set; }
 
     const uint ShtGnuVerneed = 0x6ffffffe;
     const ushort VerFlgWeak = 0x2;
@@ -29,7 +32,7 @@ public class WeakenMissingGlibcxxVersion : Task
     public override bool Execute()
     {
         var needle = Encoding.ASCII.GetBytes(Version + "\0");
-        foreach (var candidate in LibstdcxxCandidates)
+        foreach (var candidate in Always ? Array.Empty<string>() : LibstdcxxCandidates)
         {
             if (File.Exists(candidate) && IndexOf(File.ReadAllBytes(candidate), needle, 0) >= 0)
                 return true; // the system provides the version: nothing to do
@@ -42,7 +45,10 @@ public class WeakenMissingGlibcxxVersion : Task
             var patched = WeakenVersionNeed(bytes, Version);
             if (patched > 0)
             {
-                File.WriteAllBytes(path, bytes);
+                // A new file renamed over the old one: the copy may be a hard link into the NuGet cache, which
+                // must stay as the package shipped it.
+                File.WriteAllBytes(path + ".tmp", bytes);
+                File.Replace(path + ".tmp", path, null);
                 Log.LogMessage(MessageImportance.High,
                     $"{Path.GetFileName(path)}: marked {Version} as a weak version need (system libstdc++ lacks it)");
             }
