@@ -40,7 +40,7 @@ public static class TablesCommand
     };
 
     private static string Status(TableComparison c) =>
-        c.Exact ? "exact" : c.WithinTolerance ? (c.Unit == "%" ? "<=0.1pt" : "<=1%") : "README";
+        c.Exact ? "exact" : c.WithinTolerance ? (c.Unit == "%" ? "<=0.1pt" : "<=1%") : "explained";
 
     private static string Printed(double value, int decimals) => value.ToString($"F{decimals}", CultureInfo.InvariantCulture);
 
@@ -62,7 +62,7 @@ public static class TablesCommand
                     Printed(c.OursPrinted, c.Decimals),
                     c.Difference == 0 ? "0" : (c.Difference > 0 ? "+" : "") + Printed(c.Difference, c.Decimals),
                     c.OursMacs is { } macs ? Number(macs) : "",
-                    Status(c) switch { "exact" => "[green]exact[/]", "README" => "[yellow]README[/]", var other => other });
+                    Status(c) switch { "exact" => "[green]exact[/]", "explained" => "[yellow]explained[/]", var other => other });
             }
             AnsiConsole.Write(table);
         }
@@ -70,7 +70,7 @@ public static class TablesCommand
             "paper/ours/diff: FLOPs under the paper's convention (conv Do^2 N (M K^2/g + 1), HetConv times 1/P + (1-1/P)/K^2,\n" +
             "linear in*out), truncated to the paper's decimals; parameters are the models' learnable ones, rounded;\n" +
             "reductions against the table's first row. exact: equal as printed; <=1% or <=0.1pt: within tolerance;\n" +
-            "README: the difference is explained in the README's \"Reproducing the paper's tables\".");
+            "explained: the difference is explained in docs/paper-tables.md of the repository.");
     }
 
     private static string ToJson(IReadOnlyList<TableComparison> comparisons) =>

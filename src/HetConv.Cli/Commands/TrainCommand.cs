@@ -33,7 +33,7 @@ public static class TrainCommand
         var milestones = new Option<string>("--milestones") { Description = "multistep: comma-separated epochs to decay at (He et al.: 82,123 of 164)", DefaultValueFactory = _ => "82,123" };
         var gamma = new Option<double>("--gamma") { Description = "step/multistep: decay factor", DefaultValueFactory = _ => defaults.Schedule.Gamma };
         var momentum = new Option<double>("--momentum") { Description = "SGD momentum", DefaultValueFactory = _ => defaults.Momentum };
-        var nesterov = new Option<bool>("--nesterov") { Description = "Nesterov momentum (--nesterov false for classical momentum)", DefaultValueFactory = _ => defaults.Nesterov };
+        var nesterov = new Option<bool>("--nesterov") { Description = "Nesterov momentum; --nesterov false for classical momentum (default: true)", DefaultValueFactory = _ => defaults.Nesterov };
         var weightDecay = new Option<double>("--weight-decay", "--wd") { Description = "weight decay (L2)", DefaultValueFactory = _ => defaults.WeightDecay };
         var noAugment = new Option<bool>("--no-augment") { Description = "train without random crops and flips" };
         var seed = new Option<long>("--seed") { Description = "seed for initialisation, data order and augmentation", DefaultValueFactory = _ => defaults.Seed };

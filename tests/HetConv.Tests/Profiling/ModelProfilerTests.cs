@@ -157,7 +157,7 @@ public class ModelProfilerTests
                 Assert.True(Math.Abs(c.Difference) <= 0.01 + 1e-9, what);
             else if (plainHetConv || c.Network == "VGG-16_GWC4_PWC")
                 Assert.True(c.WithinTolerance, what);
-            // SE, PC and DWC_PWC parameter counts differ from the paper's as the README explains.
+            // SE, PC and DWC_PWC parameter counts differ from the paper's as docs/paper-tables.md explains.
         }
         Assert.All(comparisons.Where(c => c.Quantity == PaperQuantity.Flops && c.Network is "VGG-16_P1" or "VGG-16_P2" or "VGG-16_P4"
                 or "VGG-16_P8" or "VGG-16_P16" or "VGG-16_P32" or "VGG-16_P64" or "ResNet-56_P1"),
@@ -182,7 +182,7 @@ public class ModelProfilerTests
     [Fact]
     public void Resnet34_reduction_is_the_papers_once_projection_shortcuts_are_left_out()
     {
-        // The README's explanation of Table 6: the paper's 64.48% is what the count gives without the three 1x1
+        // docs/paper-tables.md's explanation of Table 6: the paper's 64.48% is what the count gives without the three 1x1
         // projection shortcuts: Do^2 * N * (M + 1) at 28x28 (64->128), 14x14 (128->256), 7x7 (256->512).
         long shortcuts = 28 * 28 * 128 * 65 + 14 * 14 * 256 * 129 + 7 * 7 * 512 * 257;
         using var p1 = ModelZoo.Create("resnet34");
@@ -196,7 +196,7 @@ public class ModelProfilerTests
     [Fact]
     public void Table_4_mobilenet_matches_the_macs_count_and_is_within_1_percent_under_the_papers()
     {
-        // The README's explanation of Table 4: without the +1 term the counts are the paper's 46.36M, 55.94M, 56.91M
+        // docs/paper-tables.md's explanation of Table 4: without the +1 term the counts are the paper's 46.36M, 55.94M, 56.91M
         // to within 0.01M; with it they are within 1%.
         var paper = new[] { 46.36, 55.94, 56.91 };
         var options = new[] { ConvOptions.DepthwisePointwise, ConvOptions.HetConv(32), ConvOptions.HetConv(32).WithSqueezeExcitation() };

@@ -1,0 +1,125 @@
+using System.IO.Compression;
+using System.Xml.Linq;
+
+namespace HetConv.Tests.Packaging;
+
+/// <summary>
+/// What users install: the hetconv tool from a feed into an empty folder, and the HetConv library package in a new
+/// console project. Slow (each carries or copies libtorch, about 500 MB): filter with Category!=Packaging.
+/// </summary>
+[Trait("Category", "Packaging")]
+public sealed class PackageTests(LocalFeed feed) : IClassFixture<LocalFeed>
+{
+    private static readonly TimeSpan Step = TimeSpan.FromMinutes(10);
+
+    [Fact]
+    public void ToolInstalledFromTheFeedDescribesALayer()
+    {
+        string tools = feed.NewFolder("tools");
+        // Only the feed: the tool package holds everything it runs on, so nothing may come from elsewhere.
+        string config = WriteNuGetConfig(feed.NewFolder("tool-config"), clearOtherSources: true, packagesFolder: null);
+        DotnetCommand.Succeed(tools, Step, "tool", "install", "--tool-path", tools, "--configfile", config,
+            "HetConv.Cli", "--version", feed.Version);
+
+        // The command loads libtorch through TorchSharp's libLibTorchSharp.so: on Debian 12 it loads only if the
+        // package's copy was patched (see build/WeakenMissingGlibcxxVersion.cs).
+        var (code, output) = DotnetCommand.Run(Path.Combine(tools, "hetconv"), tools, Step, "layer", "--in", "16", "--out", "16", "--part", "4");
+
+        Assert.True(code == 0, $"hetconv layer exited with {code}:\n{output}");
+        Assert.Contains("HetConv2d(16, 16, kernel_size=3, part=4", output);
+        // 4 of 16 kernels per filter are 3x3: 16 (4 * 9 + 12) = 768 weights against 16 * 16 * 9 = 2,304.
+        Assert.Contains("768 (2,304)", output);
+        Assert.Contains("3.00x fewer", output);
+    }
+
+    [Fact]
+    public void NewConsoleProjectRunsAHetConv2dFromTheLibraryPackage()
+    {
+        string folder = feed.NewFolder("consumer");
+        DotnetCommand.Succeed(folder, Step, "new", "console", "--name", "Consumer", "--output", folder);
+        // The machine's own sources (from its user-level NuGet.Config) stay; the feed is added. A fresh packages
+        // folder keeps this version of HetConv out of the machine's cache, where a later, changed build of the
+        // same version would find it stale; the machine's cache still serves TorchSharp and libtorch unpacked.
+        // (Outside the project's folder, whose every .cs file the project compiles.)
+        WriteNuGetConfig(folder, clearOtherSources: false, packagesFolder: feed.NewFolder("consumer-packages"));
+        DotnetCommand.Succeed(folder, Step, "add", "package", "HetConv", "--version", feed.Version);
+        File.WriteAllText(Path.Combine(folder, "Program.cs"), """
+            using HetConv.Layers;
+            using HetConv.Runtime;
+            using static TorchSharp.torch;
+
+            TorchRuntime.Initialize();
+            using var conv = new HetConv2d(inChannels: 64, outChannels: 128, kernelSize: 3, part: 4, stride: 2);
+            using var x = randn(8, 64, 32, 32);
+            using var y = conv.call(x);
+            Console.WriteLine($"output shape: [{string.Join(", ", y.shape)}]");
+            """);
+
+        // Hard links instead of copies of libtorch into bin/ (the fix's patched file is written anew, not in place).
+        string output = DotnetCommand.Succeed(folder, Step, "run", "-c", "Release", "-p:CreateHardLinksForCopyLocalIfPossible=true");
+
+        // A 3x3 convolution with padding 1 at stride 2 halves 32x32.
+        Assert.Contains("output shape: [8, 128, 16, 16]", output);
+    }
+
+    [Fact]
+    public void PackagesSayWhatTheyAreAndCarryTheFix()
+    {
+        var library = Nuspec(feed.Package("HetConv"), out var libraryFiles);
+        Assert.Equal("HetConv", Metadata(library, "id"));
+        Assert.Equal("MIT", Metadata(library, "license"));
+        Assert.Equal("README.md", Metadata(library, "readme"));
+        Assert.False(string.IsNullOrWhiteSpace(Metadata(library, "description")));
+        Assert.Contains("buildTransitive/HetConv.targets", libraryFiles);
+        Assert.Contains("buildTransitive/WeakenMissingGlibcxxVersion.cs", libraryFiles);
+        Assert.Contains("README.md", libraryFiles);
+        Assert.Equal(new[] { "TorchSharp", "libtorch-cpu-linux-x64" }.Order(), Dependencies(library).Order());
+
+        var training = Nuspec(feed.Package("HetConv.Training"), out _);
+        Assert.Contains("HetConv", Dependencies(training));
+        Assert.DoesNotContain("ScottPlot", Dependencies(library));
+
+        var tool = Nuspec(feed.Package("HetConv.Cli"), out var toolFiles);
+        Assert.Contains(tool.Descendants().Where(e => e.Name.LocalName == "packageType"), t => (string?)t.Attribute("name") == "DotnetTool");
+        string settings = toolFiles.Single(f => f.EndsWith("/DotnetToolSettings.xml", StringComparison.Ordinal));
+        using var zip = ZipFile.OpenRead(feed.Package("HetConv.Cli"));
+        using var reader = new StreamReader(zip.GetEntry(settings)!.Open());
+        Assert.Contains("Name=\"hetconv\"", reader.ReadToEnd());
+    }
+
+    private string WriteNuGetConfig(string folder, bool clearOtherSources, string? packagesFolder)
+    {
+        string path = Path.Combine(folder, "nuget.config");
+        var config = new XElement("configuration",
+            packagesFolder is null ? null : new XElement("config", new XElement("add", new XAttribute("key", "globalPackagesFolder"), new XAttribute("value", packagesFolder))),
+            new XElement("packageSources",
+                clearOtherSources ? new XElement("clear") : null,
+                new XElement("add", new XAttribute("key", "hetconv-local"), new XAttribute("value", feed.Directory))),
+            packagesFolder is null ? null : new XElement("fallbackPackageFolders",
+                new XElement("add", new XAttribute("key", "machine"), new XAttribute("value", MachinePackagesFolder()))));
+        new XDocument(config).Save(path);
+        return path;
+    }
+
+    private static string MachinePackagesFolder()
+    {
+        string listing = DotnetCommand.Succeed(Path.GetTempPath(), Step, "nuget", "locals", "global-packages", "--list");
+        return listing.Split('\n').Select(l => l.Trim()).Single(l => l.StartsWith("global-packages:", StringComparison.Ordinal))
+            ["global-packages:".Length..].Trim();
+    }
+
+    private static XElement Nuspec(string package, out List<string> files)
+    {
+        using var zip = ZipFile.OpenRead(package);
+        files = zip.Entries.Select(e => e.FullName).ToList();
+        var entry = zip.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal) && !e.FullName.Contains('/'));
+        using var stream = entry.Open();
+        return XElement.Load(stream);
+    }
+
+    private static string? Metadata(XElement nuspec, string name) =>
+        nuspec.Descendants().FirstOrDefault(e => e.Name.LocalName == name)?.Value;
+
+    private static string[] Dependencies(XElement nuspec) =>
+        nuspec.Descendants().Where(e => e.Name.LocalName == "dependency").Select(e => (string)e.Attribute("id")!).ToArray();
+}
