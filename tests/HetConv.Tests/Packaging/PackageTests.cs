@@ -43,15 +43,9 @@ public sealed class PackageTests(LocalFeed feed) : IClassFixture<LocalFeed>
         // (Outside the project's folder, whose every .cs file the project compiles.)
         WriteNuGetConfig(folder, clearOtherSources: false, packagesFolder: feed.NewFolder("consumer-packages"));
         DotnetCommand.Succeed(folder, Step, "add", "package", "HetConv", "--version", feed.Version);
-        File.WriteAllText(Path.Combine(folder, "Program.cs"), """
-            using HetConv.Layers;
-            using HetConv.Runtime;
-            using static TorchSharp.torch;
+        // The README's own example, as a user would paste it, then the shape it leaves in y.
+        File.WriteAllText(Path.Combine(folder, "Program.cs"), ReadmeExample() + """
 
-            TorchRuntime.Initialize();
-            using var conv = new HetConv2d(inChannels: 64, outChannels: 128, kernelSize: 3, part: 4, stride: 2);
-            using var x = randn(8, 64, 32, 32);
-            using var y = conv.call(x);
             Console.WriteLine($"output shape: [{string.Join(", ", y.shape)}]");
             """);
 
@@ -85,6 +79,17 @@ public sealed class PackageTests(LocalFeed feed) : IClassFixture<LocalFeed>
         using var zip = ZipFile.OpenRead(feed.Package("HetConv.Cli"));
         using var reader = new StreamReader(zip.GetEntry(settings)!.Open());
         Assert.Contains("Name=\"hetconv\"", reader.ReadToEnd());
+    }
+
+    /// <summary>The first C# block of README.md: the HetConv2d example.</summary>
+    private static string ReadmeExample()
+    {
+        var lines = File.ReadAllLines(Path.Combine(Architecture.LayeringTests.RepositoryRoot(), "README.md"));
+        int start = Array.IndexOf(lines, "```csharp") + 1;
+        Assert.True(start > 0, "README.md has no ```csharp block");
+        var block = lines.Skip(start).TakeWhile(l => l != "```").ToArray();
+        Assert.Contains(block, l => l.Contains("new HetConv2d(", StringComparison.Ordinal));
+        return string.Join("\n", block);
     }
 
     private string WriteNuGetConfig(string folder, bool clearOtherSources, string? packagesFolder)
