@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using System.Text.RegularExpressions;
 using System.Xml.Linq;
 
 namespace HetConv.Tests.Packaging;
@@ -8,7 +9,7 @@ namespace HetConv.Tests.Packaging;
 /// console project. Slow (each carries or copies libtorch, about 500 MB): filter with Category!=Packaging.
 /// </summary>
 [Trait("Category", "Packaging")]
-public sealed class PackageTests(LocalFeed feed) : IClassFixture<LocalFeed>
+public sealed partial class PackageTests(LocalFeed feed) : IClassFixture<LocalFeed>
 {
     private static readonly TimeSpan Step = TimeSpan.FromMinutes(10);
 
@@ -94,17 +95,33 @@ public sealed class PackageTests(LocalFeed feed) : IClassFixture<LocalFeed>
 
     private string WriteNuGetConfig(string folder, bool clearOtherSources, string? packagesFolder)
     {
+        const string local = "hetconv-local";
         string path = Path.Combine(folder, "nuget.config");
+        // With the machine's sources kept, HetConv's packages are mapped to the feed alone, so a package of the
+        // same id and version elsewhere can never be taken instead; everything else comes from where it did.
+        string[] machineSources = clearOtherSources ? [] : MachineSources(folder);
         var config = new XElement("configuration",
-            packagesFolder is null ? null : new XElement("config", new XElement("add", new XAttribute("key", "globalPackagesFolder"), new XAttribute("value", packagesFolder))),
-            new XElement("packageSources",
-                clearOtherSources ? new XElement("clear") : null,
-                new XElement("add", new XAttribute("key", "hetconv-local"), new XAttribute("value", feed.Directory))),
-            packagesFolder is null ? null : new XElement("fallbackPackageFolders",
-                new XElement("add", new XAttribute("key", "machine"), new XAttribute("value", MachinePackagesFolder()))));
+            packagesFolder is null ? null : new XElement("config", Add("globalPackagesFolder", packagesFolder)),
+            new XElement("packageSources", clearOtherSources ? new XElement("clear") : null, Add(local, feed.Directory)),
+            packagesFolder is null ? null : new XElement("fallbackPackageFolders", Add("machine", MachinePackagesFolder())),
+            machineSources.Length == 0 ? null : new XElement("packageSourceMapping",
+                new XElement("packageSource", new XAttribute("key", local), Pattern("HetConv"), Pattern("HetConv.*")),
+                machineSources.Select(source => new XElement("packageSource", new XAttribute("key", source), Pattern("*")))));
         new XDocument(config).Save(path);
         return path;
+
+        static XElement Add(string key, string value) => new("add", new XAttribute("key", key), new XAttribute("value", value));
+        static XElement Pattern(string pattern) => new("package", new XAttribute("pattern", pattern));
     }
+
+    /// <summary>The names of the NuGet sources this machine's configuration enables.</summary>
+    private static string[] MachineSources(string folder) =>
+        DotnetCommand.Succeed(folder, Step, "nuget", "list", "source").Split('\n')
+            .Select(line => SourceLine().Match(line.TrimEnd('\r')))
+            .Where(m => m.Success).Select(m => m.Groups[1].Value).ToArray();
+
+    [GeneratedRegex(@"^\s+\d+\.\s+(.+) \[Enabled\]$")]
+    private static partial Regex SourceLine();
 
     private static string MachinePackagesFolder()
     {
