@@ -10,7 +10,8 @@ namespace HetConv.Tests.Cli;
 /// </summary>
 public class JsonOutputTests
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(5);
+    // A guard against a hang, not a speed limit: on a machine shared with other builds a bench run has taken 5 minutes.
+    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(15);
 
     private static JsonElement Run(params string[] args)
     {
@@ -99,12 +100,12 @@ public class JsonOutputTests
     }
 
     [Fact]
-    public void Bench_json_of_a_model_has_a_consistent_row_for_every_mode_and_batch()
+    public void Bench_json_of_a_model_has_a_consistent_row_for_every_mode()
     {
-        var rows = Run("bench", "--model", "resnet20", "--part", "4", "--batch", "1,2", "--mode", "inference,training",
+        // Each mode builds and times some twenty networks: one batch size keeps the test short.
+        var rows = Run("bench", "--model", "resnet20", "--part", "4", "--batch", "2", "--mode", "inference,training",
             "--repetitions", "1", "--json").EnumerateArray().ToList();
-        // Training skips batch 1 (BatchNorm needs more than one value per channel).
-        Assert.Equal(new[] { ("inference", 1), ("inference", 2), ("training", 2) },
+        Assert.Equal(new[] { ("inference", 2), ("training", 2) },
             rows.Select(r => (r.GetProperty("mode").GetString()!, r.GetProperty("batch").GetInt32())));
         // The FLOPs ratio is the MAC counts' of the standard and the P4 model, whatever the batch.
         double ratio;
@@ -123,16 +124,17 @@ public class JsonOutputTests
     }
 
     [Fact]
-    public void Bench_json_of_a_layer_has_a_consistent_row_for_every_part_and_the_papers_flops_ratio()
+    public void Bench_json_of_a_layer_has_a_consistent_row_for_every_batch_and_part_and_the_papers_flops_ratio()
     {
-        var rows = Run("bench", "--layers", "resnet56", "--only", "stage3", "--part", "2,4", "--batch", "1",
+        var rows = Run("bench", "--layers", "resnet56", "--only", "stage3", "--part", "2,4", "--batch", "1,2",
             "--mode", "inference", "--repetitions", "1", "--json").EnumerateArray().ToList();
-        Assert.Equal(new[] { 2, 4 }, rows.Select(r => r.GetProperty("part").GetInt32()));
+        Assert.Equal(new[] { (1, 2), (1, 4), (2, 2), (2, 4) },
+            rows.Select(r => (r.GetProperty("batch").GetInt32(), r.GetProperty("part").GetInt32())));
         foreach (var row in rows)
         {
-            Assert.Equal(("stage3", 64, 64, 8, 1, 1, "inference"), (row.GetProperty("layer").GetString(), row.GetProperty("in_channels").GetInt32(),
+            Assert.Equal(("stage3", 64, 64, 8, 1, "inference"), (row.GetProperty("layer").GetString(), row.GetProperty("in_channels").GetInt32(),
                 row.GetProperty("out_channels").GetInt32(), row.GetProperty("size").GetInt32(), row.GetProperty("stride").GetInt32(),
-                row.GetProperty("batch").GetInt32(), row.GetProperty("mode").GetString()));
+                row.GetProperty("mode").GetString()));
             // 1 / (1/P + (1 - 1/P)/9): 9/5 at P = 2, 3 at P = 4.
             Assert.Equal(row.GetProperty("part").GetInt32() == 2 ? 1.8 : 3.0, row.GetProperty("flops_ratio").GetDouble(), 9);
             AssertConsistent(row);
