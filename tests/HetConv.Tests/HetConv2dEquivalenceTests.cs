@@ -1,6 +1,7 @@
 using CsCheck;
 using HetConv.Layers;
 using HetConv.Layers.Execution;
+using HetConv.Tests.Execution;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -64,7 +65,7 @@ public class HetConv2dEquivalenceTests
     }
 
     /// <summary>The hand-written kernel must really run (not delegate) for every part it claims, odd shapes included.</summary>
-    [Theory]
+    [SkippableTheory]
     [InlineData(32, 40, 3, 1, 1)]
     [InlineData(32, 40, 3, 2, 2)]
     [InlineData(32, 40, 3, 4, 1)]
@@ -82,7 +83,7 @@ public class HetConv2dEquivalenceTests
     [InlineData(9, 8, 5, 1, 1)]     // rows 9 and 216: a partial tile of 3
     public void Fused_kernel_runs_itself_for_its_parts_and_matches_the_reference(int m, int n, int k, int p, int stride)
     {
-        if (!HetConv.Layers.Execution.Kernels.HetConvNhwcKernel.IsSupportedOnThisMachine) return; // needs AVX2 + FMA
+        FusedKernel.SkipUnlessSupported();
         using (var layer = new HetConv2d(m, n, k, p, stride))
         using (var x = randn(1, m, 7, 9))
             Assert.True(HetConvExecutions.FusedNhwc.Supports(layer, x));
@@ -94,14 +95,18 @@ public class HetConv2dEquivalenceTests
     /// A batch of many small images: the weight gradient is summed in more slots than threads, taken as threads
     /// become free, then added up in slot order.
     /// </summary>
-    [Fact]
-    public void Fused_gradients_of_a_batch_cut_into_many_slots_match_the_dense_reference() =>
+    [SkippableFact]
+    public void Fused_gradients_of_a_batch_cut_into_many_slots_match_the_dense_reference()
+    {
+        FusedKernel.SkipUnlessSupported();
         CheckAgainstDenseReference(new Case(32, 48, 3, 4, 1, 1, 24, 8, 8, HetConvArrangement.Shifted, false, 23), HetConvExecutions.FusedNhwc);
+    }
 
     /// <summary>The kernels' sums run in a fixed order, so training on them is reproducible to the last bit.</summary>
-    [Fact]
+    [SkippableFact]
     public void Fused_gradients_are_the_same_on_every_run()
     {
+        FusedKernel.SkipUnlessSupported();
         torch.random.manual_seed(12);
         using var layer = new HetConv2d(32, 48, 3, 4, stride: 1) { Execution = HetConvExecutions.FusedNhwc };
         using var x = randn(24, 32, 8, 8);
@@ -110,7 +115,8 @@ public class HetConv2dEquivalenceTests
         {
             layer.zero_grad();
             var input = x.clone().requires_grad_();
-            layer.call(input).backward(new[] { upstream });
+            var calls = FusedKernel.Calls(() => layer.call(input).backward(new[] { upstream }));
+            Assert.Equal((1L, 1L), calls);
             return (input.grad!.clone(), layer.KxkWeight.grad!.clone(), layer.PointwiseWeight.grad!.clone());
         }
         var first = Gradients();
@@ -129,9 +135,13 @@ public class HetConv2dEquivalenceTests
         torch.random.manual_seed(c.Seed);
         using var layer = new HetConv2d(c.M, c.N, c.K, c.P, c.Stride, c.Padding, c.Bias, c.Arrangement) { Execution = execution };
         var x = randn(c.Batch, c.M, c.H, c.W).requires_grad_();
-        var y = layer.call(x);
-        var upstream = randn_like(y);
-        y.backward(new[] { upstream });
+        Tensor y = null!, upstream = null!;
+        var kernelCalls = FusedKernel.Calls(() =>
+        {
+            y = layer.call(x);
+            upstream = randn_like(y);
+            y.backward(new[] { upstream });
+        });
 
         // Reference in float64, on a dense weight that is a leaf of its own.
         var dense = layer.DenseWeight().detach().to(ScalarType.Float64).requires_grad_();
@@ -141,6 +151,13 @@ public class HetConv2dEquivalenceTests
         expected.backward(new[] { upstream.to(ScalarType.Float64) });
 
         string what = $"{execution.Name}, {c}";
+        // fused-nhwc must run its kernel, forward and backward, wherever the documented rule says it can, and
+        // nothing else may run it; auto may choose it or not.
+        if (execution != HetConvExecutions.Auto)
+        {
+            bool runs = execution == HetConvExecutions.FusedNhwc && FusedKernel.Runs(c.P, c.Arrangement);
+            Assert.True(kernelCalls == (runs ? (1, 1) : (0, 0)), $"fused kernel calls {kernelCalls} ({what})");
+        }
         TensorAssert.Close(y, expected, what: $"output ({what})");
         TensorAssert.Close(x.grad!, x64.grad!, what: $"input gradient ({what})");
 
@@ -198,7 +215,7 @@ public class ThreadCountTests
     /// group, a partial last group); large images are cut into bands of rows (above 384 KB padded); batch 1 of small
     /// images shares one padded copy among them. Every way must agree with the reference.
     /// </summary>
-    [Theory]
+    [SkippableTheory]
     [InlineData(16, 24, 3, 4, 1, 25, 3)]
     [InlineData(16, 16, 3, 2, 2, 9, 8)]
     [InlineData(32, 20, 5, 32, 1, 7, 10)]
@@ -207,7 +224,7 @@ public class ThreadCountTests
     [InlineData(24, 20, 5, 4, 1, 3, 64)]   // K = 5: two bands of 32 rows (input gradient: whole images)
     public void Fused_kernel_matches_the_reference_however_it_splits_the_batch(int m, int n, int k, int p, int stride, int batch, int size)
     {
-        if (!HetConv.Layers.Execution.Kernels.HetConvNhwcKernel.IsSupportedOnThisMachine) return; // needs AVX2 + FMA
+        FusedKernel.SkipUnlessSupported();
         int threads = torch.get_num_threads();
         try
         {

@@ -1,6 +1,7 @@
 using HetConv.Layers;
 using HetConv.Layers.Execution;
 using HetConv.Models;
+using HetConv.Tests.Execution;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -146,9 +147,16 @@ public class TrainingBatchNormTests
         var xCl = values.ToChannelsLast().requires_grad_();
 
         var yNchw = nchwBlock.call(xNchw);
-        var yCl = clBlock.call(xCl);
         yNchw.backward(new[] { gradOutput });
-        yCl.backward(new[] { gradOutput });
+        Tensor yCl = null!;
+        var kernelCalls = FusedKernel.Calls(() =>
+        {
+            yCl = clBlock.call(xCl);
+            yCl.backward(new[] { gradOutput });
+        });
+        // Both HetConv layers of the channels-last block on the fused kernel, forward and backward, where this CPU has it.
+        long expected = kind == ConvKind.HetConv && FusedKernel.IsSupported ? 2 : 0;
+        Assert.Equal((expected, expected), kernelCalls);
 
         TensorAssert.Close(yCl, yNchw, 1e-4, "output");
         TensorAssert.Close(xCl.grad!, xNchw.grad!, 1e-3, "input gradient");

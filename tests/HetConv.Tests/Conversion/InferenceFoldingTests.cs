@@ -2,6 +2,7 @@ using HetConv.Conversion;
 using HetConv.Layers;
 using HetConv.Layers.Execution;
 using HetConv.Models;
+using HetConv.Tests.Execution;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -37,15 +38,17 @@ public class InferenceFoldingTests
         foreach (var execution in new[] { HetConvExecutions.FusedNhwc, HetConvExecutions.TwoBranch, HetConvExecutions.Auto })
         {
             model.UseExecution(execution);
-            TensorAssert.Close(model.call(x), before, rtol: 1e-3, what: execution.Name);
+            var (forward, _) = FusedKernel.Calls(() => TensorAssert.Close(model.call(x), before, rtol: 1e-3, what: execution.Name));
+            if (execution == HetConvExecutions.FusedNhwc)   // every layer on the kernel, where this CPU has it
+                Assert.Equal(FusedKernel.IsSupported ? model.modules().OfType<HetConv2d>().Count() : 0, forward);
         }
     }
 
     /// <summary>Trusted packed weights are kept through an in-place change until invalidated; checked ones are not.</summary>
-    [Fact]
+    [SkippableFact]
     public void Trusted_weights_are_repacked_only_when_invalidated()
     {
-        if (!HetConv.Layers.Execution.Kernels.HetConvNhwcKernel.IsSupportedOnThisMachine) return; // needs AVX2 + FMA
+        FusedKernel.SkipUnlessSupported();
         torch.random.manual_seed(6);
         using var layer = new HetConv2d(16, 16, 3, 4) { Execution = HetConvExecutions.FusedNhwc };
         layer.eval();
@@ -54,7 +57,7 @@ public class InferenceFoldingTests
         Tensor Reference() => nn.functional.conv2d(x, layer.DenseWeight(), padding: new long[] { 1 });
 
         layer.TrustDerivedWeights = true;
-        var first = layer.call(x);
+        var first = FusedKernel.Forward(1, () => layer.call(x));
         TensorAssert.Close(first, Reference());
         layer.KxkWeight.mul_(2);
         TensorAssert.Close(layer.call(x), first, what: "trusted: the packed weights are kept");
@@ -63,6 +66,6 @@ public class InferenceFoldingTests
 
         layer.TrustDerivedWeights = false;
         layer.KxkWeight.mul_(2);
-        TensorAssert.Close(layer.call(x), Reference(), what: "checked: the change is seen at once");
+        TensorAssert.Close(FusedKernel.Forward(1, () => layer.call(x)), Reference(), what: "checked: the change is seen at once");
     }
 }

@@ -17,6 +17,7 @@ internal static class ModelAssert
         var y = model.call(x);
         Assert.Equal(new[] { input[0], (long)classes }, y.shape);
         var target = arange(input[0], dtype: ScalarType.Int64) % classes;
+        TensorAssert.Finite(y, "output");
         var loss = nn.functional.cross_entropy(y, target);
         model.zero_grad();
         loss.backward();

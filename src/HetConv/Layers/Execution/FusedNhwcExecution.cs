@@ -17,6 +17,15 @@ internal sealed class FusedNhwcExecution : IHetConvExecution
 {
     public string Name => "fused-nhwc";
 
+    /// <summary>
+    /// Forward and backward passes the kernel ran on the calling thread (per thread, so tests running at once do not
+    /// see each other's): lets a test tell the kernel from the two-branch fallback it would otherwise pass for.
+    /// </summary>
+    [ThreadStatic] internal static long ForwardCallsOnThisThread;
+
+    /// <inheritdoc cref="ForwardCallsOnThisThread"/>
+    [ThreadStatic] internal static long BackwardCallsOnThisThread;
+
     public bool Supports(HetConv2d layer, Tensor input) =>
         HetConvNhwcKernel.IsSupportedOnThisMachine
         && HetConvNhwcKernel.SupportsPart(layer.Part)
@@ -55,6 +64,7 @@ internal sealed class FusedNhwcExecution : IHetConvExecution
     /// </summary>
     internal static unsafe Tensor Compute(HetConv2d layer, Tensor input, bool relu = false, Tensor? residual = null)
     {
+        ForwardCallsOnThisThread++;
         using var scope = NewDisposeScope();
         // In eval mode the packing is done once; in training the weights change every step.
         var packed = layer.training ? PackedHetConvWeights.From(layer, torch.get_num_threads()) : CachedPack(layer);
@@ -126,6 +136,7 @@ internal sealed class FusedHetConvFunction : torch.autograd.SingleTensorFunction
 
     private static unsafe List<Tensor> Backward(HetConv2d layer, Tensor input, Tensor gradOutput, bool inputNeedsGrad)
     {
+        FusedNhwcExecution.BackwardCallsOnThisThread++;
         using var scope = NewDisposeScope();
         int threads = torch.get_num_threads();
         var x = input.permute(0, 2, 3, 1).contiguous();
