@@ -37,7 +37,7 @@ public static class TrainCommand
         var weightDecay = new Option<double>("--weight-decay", "--wd") { Description = "weight decay (L2)", DefaultValueFactory = _ => defaults.WeightDecay };
         var noAugment = new Option<bool>("--no-augment") { Description = "train without random crops and flips" };
         var seed = new Option<long>("--seed") { Description = "seed for initialisation, data order and augmentation", DefaultValueFactory = _ => defaults.Seed };
-        var device = new Option<string>("--device") { Description = "cpu or cuda", DefaultValueFactory = _ => defaults.Device };
+        var device = DeviceOption.Create();
         var trainLimit = new Option<int?>("--train-limit") { Description = "use only the first N training images" };
         var testLimit = new Option<int?>("--test-limit") { Description = "use only the first N test images" };
         var output = new Option<string?>("--out", "-o") { Description = "run directory for checkpoints, metrics, plots and summary (default: runs/<model>-<conv>-<dataset>-<time>)" };

@@ -29,9 +29,8 @@ public static class CifarBinary
     /// <summary>Reads one binary file of records with <paramref name="labelBytes"/> label bytes, the last one used.</summary>
     public static (byte[] Images, byte[] Labels) ReadFile(string path, int labelBytes, int classCount)
     {
-        if (!File.Exists(path))
-            throw new DataFormatException(path, $"is missing; expected a CIFAR binary file ({labelBytes} label byte{(labelBytes == 1 ? "" : "s")} + {ImageBytes} pixel bytes per record).");
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
+        using var stream = DataFile.OpenRead(path,
+            $"CIFAR binary file ({labelBytes} label byte{(labelBytes == 1 ? "" : "s")} + {ImageBytes} pixel bytes per record)");
         return Read(stream, path, labelBytes, classCount);
     }
 
@@ -86,6 +85,7 @@ public static class CifarBinary
     // The archives unpack into a sub-directory; accept either it or its parent.
     private static string Unpacked(string directory, string archiveFolder)
     {
+        DataFile.RequireDirectory(directory, "CIFAR binary directory");
         string inner = Path.Combine(directory, archiveFolder);
         return Directory.Exists(inner) ? inner : directory;
     }
