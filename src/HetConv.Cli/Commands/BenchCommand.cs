@@ -10,53 +10,76 @@ public static class BenchCommand
 {
     public static Command Create()
     {
-        var model = new Option<string?>("--model", "-m") { Description = "time a whole zoo model (e.g. vgg16-cifar, resnet56) instead of layer shapes" };
-        var layers = new Option<string>("--layers") { Description = "time every HetConv layer shape of a network: vgg16-cifar or resnet56", DefaultValueFactory = _ => new BenchPlan().Layers };
-        var only = new Option<string?>("--only") { Description = "only these layers of --layers, comma-separated (e.g. conv4,conv9)" };
-        var parts = new Option<string?>("--part", "-p")
-        {
-            Description = $"parts P, comma-separated; C = per-channel (P = M). Default: {BenchPlan.DefaultLayerParts} for layers, {BenchPlan.DefaultModelParts} for a model",
-        };
-        var batches = new Option<string>("--batch", "-b") { Description = "batch sizes, comma-separated (a model's training skips batch 1)", DefaultValueFactory = _ => new BenchPlan().Batches };
-        var modes = new Option<string>("--mode") { Description = "inference, training or both", DefaultValueFactory = _ => new BenchPlan().Modes };
-        var quick = new Option<bool>("--quick") { Description = "a short run: P = 4, batch 64, 5 repetitions" };
-        var repetitions = new Option<int>("--repetitions") { Description = "timed repetitions per variant", DefaultValueFactory = _ => new BenchPlan().Repetitions };
-        var json = new Option<bool>("--json") { Description = "print JSON instead of a table" };
-        var plotPath = new Option<string?>("--plot") { Description = "layer shapes: also draw the speedup against P beside the FLOPs ratio (PNG)" };
-        var device = DeviceOption.Create();
+        var o = new Options();
         var command = new Command("bench",
-            "Time HetConv (every execution strategy) against the standard convolution and the baselines, side by side, for a network's layer shapes or a whole zoo model.")
+            "Time HetConv (every execution strategy) against the standard convolution and the baselines, side by side, " +
+            "for a network's layer shapes or a whole zoo model.")
         {
-            model, layers, only, parts, batches, modes, quick, repetitions, json, plotPath, device,
+            o.Model, o.Layers, o.Only, o.Parts, o.Batches, o.Modes, o.Quick, o.Repetitions, o.Json, o.Plot, o.Device,
         };
         command.SetAction(result =>
         {
-            var plan = new BenchPlan
-            {
-                Model = result.GetValue(model), Layers = result.GetValue(layers)!, Only = result.GetValue(only), Parts = result.GetValue(parts),
-                Batches = result.GetValue(batches)!, Modes = result.GetValue(modes)!, Quick = result.GetValue(quick), Repetitions = result.GetValue(repetitions),
-            };
-            var torchDevice = DeviceOption.Resolve(result.GetValue(device)!);
-            bool asJson = result.GetValue(json);
-            string? png = result.GetValue(plotPath) is { } path ? CliUsageException.Wrap(() => OutputDirectory.CheckFile(path)) : null;
+            var plan = o.Plan(result);
+            var device = DeviceOption.Resolve(result.GetValue(o.Device)!);
+            bool json = result.GetValue(o.Json);
+            string? png = result.GetValue(o.Plot) is { } path ? OutputDirectory.CheckFile(path) : null;
             if (plan.Model is not null)
             {
-                var rows = CliUsageException.Wrap(() => BenchSweep.RunModel(plan, torchDevice, asJson ? null : r => Progress(r, $"{r.Model}_{r.Options}")));
-                if (asJson) Console.WriteLine(BenchJson.Models(rows));
+                var rows = CliUsageException.Wrap(() => BenchSweep.RunModel(plan, device, json ? null : r => Progress(r, $"{r.Model}_{r.Options}")));
+                if (json) Console.WriteLine(BenchJson.Models(rows));
                 else AnsiConsole.Write(ModelTable(rows));
                 return 0;
             }
-            var layerRows = CliUsageException.Wrap(() => BenchSweep.RunLayers(plan, torchDevice, asJson ? null : r => Progress(r, $"P={r.Part,-3} {r.Shape.Name,-12}")));
-            if (asJson) Console.WriteLine(BenchJson.Layers(layerRows));
+            var layerRows = CliUsageException.Wrap(() => BenchSweep.RunLayers(plan, device, json ? null : r => Progress(r, $"P={r.Part,-3} {r.Shape.Name,-12}")));
+            if (json) Console.WriteLine(BenchJson.Layers(layerRows));
             else AnsiConsole.Write(LayerTable(layerRows));
-            if (png is not null)
-            {
-                SpeedupPlot.Save(png, layerRows, $"HetConv speedup, {plan.Layers} layer shapes");
-                Console.Error.WriteLine($"plot: {png}");
-            }
+            if (png is null) return 0;
+            SpeedupPlot.Save(png, layerRows, $"HetConv speedup, {plan.Layers} layer shapes");
+            Console.Error.WriteLine($"plot: {png}");
             return 0;
         });
         return command;
+    }
+
+    /// <summary>The command's options; their defaults are the library's (<see cref="BenchPlan"/>).</summary>
+    private sealed class Options
+    {
+        private static readonly BenchPlan Defaults = new();
+
+        public readonly Option<string?> Model = new("--model", "-m") { Description = "time a whole zoo model (e.g. vgg16-cifar, resnet56) instead of layer shapes" };
+        public readonly Option<string> Layers = new("--layers")
+        {
+            Description = "time every HetConv layer shape of a network: vgg16-cifar or resnet56",
+            DefaultValueFactory = _ => Defaults.Layers,
+        };
+        public readonly Option<string?> Only = new("--only") { Description = "only these layers of --layers, comma-separated (e.g. conv4,conv9)" };
+        public readonly Option<string?> Parts = new("--part", "-p")
+        {
+            Description = $"parts P, comma-separated; C = per-channel (P = M). Default: {BenchPlan.DefaultLayerParts} for layers, {BenchPlan.DefaultModelParts} for a model",
+        };
+        public readonly Option<string> Batches = new("--batch", "-b")
+        {
+            Description = "batch sizes, comma-separated (a model's training skips batch 1)",
+            DefaultValueFactory = _ => Defaults.Batches,
+        };
+        public readonly Option<string> Modes = new("--mode") { Description = "inference, training or both", DefaultValueFactory = _ => Defaults.Modes };
+        public readonly Option<bool> Quick = new("--quick") { Description = "a short run: P = 4, batch 64, 5 repetitions" };
+        public readonly Option<int> Repetitions = new("--repetitions") { Description = "timed repetitions per variant", DefaultValueFactory = _ => Defaults.Repetitions };
+        public readonly Option<bool> Json = new("--json") { Description = "print JSON instead of a table" };
+        public readonly Option<string?> Plot = new("--plot") { Description = "layer shapes: also draw the speedup against P beside the FLOPs ratio (PNG)" };
+        public readonly Option<string> Device = DeviceOption.Create();
+
+        public BenchPlan Plan(ParseResult result) => new()
+        {
+            Model = result.GetValue(Model),
+            Layers = result.GetValue(Layers)!,
+            Only = result.GetValue(Only),
+            Parts = result.GetValue(Parts),
+            Batches = result.GetValue(Batches)!,
+            Modes = result.GetValue(Modes)!,
+            Quick = result.GetValue(Quick),
+            Repetitions = result.GetValue(Repetitions),
+        };
     }
 
     private static void Progress(SideBySideResult r, string what)

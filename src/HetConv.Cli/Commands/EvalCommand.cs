@@ -23,7 +23,10 @@ public static class EvalCommand
         var batchSize = new Option<int>("--batch-size", "-b") { Description = "images per batch", DefaultValueFactory = _ => EvaluationRequest.DefaultBatchSize };
         var device = DeviceOption.Create();
         var threads = ThreadsOption.Create();
-        var output = new Option<string?>("--out", "-o") { Description = $"directory for {Evaluator.ConfusionPlot} and {Evaluator.ResultFile} (default: the checkpoint's directory)" };
+        var output = new Option<string?>("--out", "-o")
+        {
+            Description = $"directory for {Evaluator.ConfusionPlot} and {Evaluator.ResultFile} (default: the checkpoint's directory)",
+        };
         var command = new Command("eval", "Evaluate a checkpoint: accuracy, per-class accuracy, confusion matrix, latency per image.")
         {
             checkpoint, data, dataSet, split, limit, batchSize, device, output, threads,

@@ -41,7 +41,8 @@ public static class CifarBinary
         long length = stream.Length - stream.Position;
         if (length == 0 || length % recordBytes != 0)
             throw new DataFormatException(name,
-                $"has {length} bytes; expected a positive multiple of the {recordBytes}-byte record ({labelBytes} label byte{(labelBytes == 1 ? "" : "s")} + {ImageBytes} pixels). The file is truncated or not this CIFAR variant.");
+                $"has {length} bytes; expected a positive multiple of the {recordBytes}-byte record " +
+                $"({labelBytes} label byte{(labelBytes == 1 ? "" : "s")} + {ImageBytes} pixels). The file is truncated or not this CIFAR variant.");
         long count = length / recordBytes;
         if (count * ImageBytes > Array.MaxLength)
             throw new DataFormatException(name, $"holds {count} records, more than one array can hold.");
