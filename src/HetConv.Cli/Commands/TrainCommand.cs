@@ -95,8 +95,8 @@ public static class TrainCommand
             });
             ModelOptions.Entry(options.Model);
             var convOptions = ModelOptions.Resolve(options.Model, options.Conv, options.Part, options.Groups, options.SqueezeExcitation);
-            string outDirectory = result.GetValue(output)
-                ?? Path.Combine("runs", $"{options.Model}-{Trainer.ConvDescription(options)}-{options.DataSet}-{DateTime.Now:yyyyMMdd-HHmmss}");
+            string outDirectory = HetConv.Files.OutputDirectory.Check(result.GetValue(output)
+                ?? Path.Combine("runs", $"{options.Model}-{Trainer.ConvDescription(options)}-{options.DataSet}-{DateTime.Now:yyyyMMdd-HHmmss}"));
             if (File.Exists(Path.Combine(outDirectory, Trainer.LastCheckpoint)))
                 throw new CliUsageException($"{outDirectory} already holds a run; continue it with --resume {outDirectory} or choose another --out.");
 

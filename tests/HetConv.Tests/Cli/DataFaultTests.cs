@@ -75,6 +75,8 @@ public class DataFaultTests
         string[] prefix = Environment.UserName == "root"
             ? new[] { "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups" }
             : Array.Empty<string>();
+        // The run directory would go here: writable for whoever runs the command, so the data is what fails.
+        File.SetUnixFileMode(dir.Path, (UnixFileMode)0b111_111_111);
         AssertRefused(Train(dir, dir.Path, prefix), dir, "train-images-idx3-ubyte: cannot be read: permission denied");
     }
 
@@ -97,5 +99,21 @@ public class DataFaultTests
         bytes[^8] ^= 0xFF;   // the trailer's CRC-32 (RFC 1952): the data still decompresses
         File.WriteAllBytes(path, bytes);
         AssertRefused(Train(dir, dir.Path), dir, "train-images-idx3-ubyte.gz: fails its gzip CRC check (stored 0x");
+    }
+
+    [Theory]
+    [InlineData("", "the output directory is an empty path")]
+    [InlineData("/proc/hetconv-train", "/proc/hetconv-train cannot be written: no new file can be made in /proc")]
+    [InlineData("existing-file", "is a file, not a directory")]
+    public void A_bad_out_is_refused_before_training(string output, string expected)
+    {
+        using var dir = new TempDirectory();
+        DataFiles.MnistDirectory(dir, train: 4, test: 2, gzip: false);
+        File.WriteAllText(dir.File("existing-file"), "keep");
+        string path = output == "existing-file" ? dir.File(output) : output;
+        var r = CliProcess.Run(Timeout, "train", "--data", dir.Path, "--out", path, "--epochs", "1", "--threads", "1");
+        UsageErrorTests.AssertOneLineError(r, expected);
+        Assert.DoesNotContain("Training", r.Output);
+        Assert.Equal("keep", File.ReadAllText(dir.File("existing-file")));
     }
 }
