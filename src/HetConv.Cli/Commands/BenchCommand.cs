@@ -1,106 +1,97 @@
 using System.CommandLine;
-using System.Text.Json;
 using HetConv.Benchmarking;
+using HetConv.Files;
 using Spectre.Console;
 
 namespace HetConv.Cli.Commands;
 
-/// <summary><c>hetconv bench</c>: HetConv against the standard convolution, measured side by side in one process.</summary>
+/// <summary><c>hetconv bench</c>: HetConv against the standard convolution, measured side by side in one process (<see cref="BenchSweep"/>).</summary>
 public static class BenchCommand
 {
     public static Command Create()
     {
-        var model = new Option<string?>("--model", "-m") { Description = "time a whole zoo model (e.g. vgg16-cifar, resnet56) instead of layer shapes" };
-        var layers = new Option<string>("--layers")
-        {
-            Description = "time every HetConv layer shape of a network: vgg16-cifar or resnet56",
-            DefaultValueFactory = _ => "vgg16-cifar",
-        };
-        var only = new Option<string?>("--only") { Description = "only these layers of --layers, comma-separated (e.g. conv4,conv9)" };
-        var parts = new Option<string?>("--part", "-p")
-        {
-            Description = "parts P, comma-separated; C = per-channel (P = M). Default: 1,2,4,8,16,32,64,C for layers, 4 for a model",
-        };
-        var batches = new Option<string>("--batch", "-b") { Description = "batch sizes, comma-separated (training skips batch 1)", DefaultValueFactory = _ => "1,64" };
-        var modes = new Option<string>("--mode") { Description = "inference, training or both", DefaultValueFactory = _ => "inference,training" };
-        var quick = new Option<bool>("--quick") { Description = "a short run: P = 4, batch 64, 5 repetitions" };
-        var repetitions = new Option<int>("--repetitions") { Description = "timed repetitions per variant", DefaultValueFactory = _ => 15 };
-        var json = new Option<bool>("--json") { Description = "print JSON instead of a table" };
-        var plotPath = new Option<string?>("--plot") { Description = "layer shapes: also draw the speedup against P beside the FLOPs ratio (PNG)" };
-        var device = DeviceOption.Create();
-
+        var o = new Options();
         var command = new Command("bench",
             "Time HetConv (every execution strategy) against the standard convolution and the baselines, side by side, " +
             "for a network's layer shapes or a whole zoo model.")
         {
-            model, layers, only, parts, batches, modes, quick, repetitions, json, plotPath, device,
+            o.Model, o.Layers, o.Only, o.Parts, o.Batches, o.Modes, o.Quick, o.Repetitions, o.Json, o.Plot, o.Device,
         };
         command.SetAction(result =>
         {
-            bool isQuick = result.GetValue(quick);
-            string? modelName = result.GetValue(model);
-            var partList = isQuick ? new[] { "4" } : Split(result.GetValue(parts) ?? (modelName is null ? "1,2,4,8,16,32,64,C" : "4"));
-            var batchList = isQuick ? new[] { 64 } : Split(result.GetValue(batches)!).Select(b => ParseInt(b, "--batch")).ToArray();
-            var modeList = Split(result.GetValue(modes)!).Select(ParseMode).ToArray();
-            int reps = isQuick ? 5 : result.GetValue(repetitions);
-            if (reps < 1) throw new CliUsageException($"--repetitions {reps} must be >= 1.");
-            var torchDevice = DeviceOption.Resolve(result.GetValue(device)!);
-            bool asJson = result.GetValue(json);
-
-            if (modelName is not null)
+            var plan = o.Plan(result);
+            var device = DeviceOption.Resolve(result.GetValue(o.Device)!);
+            bool json = result.GetValue(o.Json);
+            string? png = result.GetValue(o.Plot) is { } path ? OutputDirectory.CheckFile(path) : null;
+            if (plan.Model is not null)
             {
-                ModelOptions.Entry(modelName);
-                var rows = new List<ModelBenchResult>();
-                foreach (var mode in modeList)
-                foreach (int batch in batchList.Where(b => mode == BenchMode.Inference || b > 1))
-                foreach (var partText in partList)
-                {
-                    var options = ModelOptions.Resolve(modelName, null, partText, null, false);
-                    ModelOptions.Build(modelName, options, null, 3).Dispose();   // a part that does not fit is a usage error
-                    var row = ModelBenchmark.Run(modelName, options, batch, mode, warmup: 2, reps, torchDevice);
-                    rows.Add(row);
-                    if (!asJson) Console.Error.WriteLine(
-                        $"{row.Mode,-9} batch {row.Batch,3} {row.Model}_{row.Options}: standard {row.StandardMs:F2} ms ({row.BestStandard}), " +
-                        $"HetConv {row.HetConvMs:F2} ms ({row.BestHetConv}): {row.Speedup:F2}x of {row.FlopsRatio:F2}x");
-                }
-                if (asJson) Console.WriteLine(ModelJson(rows));
+                var rows = CliUsageException.Wrap(() => BenchSweep.RunModel(plan, device, json ? null : r => Progress(r, $"{r.Model}_{r.Options}")));
+                if (json) Console.WriteLine(BenchJson.Models(rows));
                 else AnsiConsole.Write(ModelTable(rows));
                 return 0;
             }
-
-            var shapes = Parse(() => LayerShape.ForNetwork(result.GetValue(layers)!));
-            if (result.GetValue(only) is { } names)
-            {
-                var wanted = Split(names);
-                var unknown = wanted.Except(shapes.Select(s => s.Name)).ToArray();
-                if (unknown.Length > 0)
-                    throw new CliUsageException($"--only: no layer {string.Join(", ", unknown)}; valid: {string.Join(", ", shapes.Select(s => s.Name))}.");
-                shapes = shapes.Where(s => wanted.Contains(s.Name)).ToArray();
-            }
-            var layerRows = new List<LayerBenchResult>();
-            foreach (var mode in modeList)
-            foreach (int batch in batchList)
-            foreach (var partText in partList)
-            foreach (var shape in shapes)
-            {
-                int part = partText is "C" or "c" ? shape.InChannels : ParseInt(partText, "--part");
-                if (shape.InChannels % part != 0) continue;
-                var row = LayerBenchmark.Run(shape, part, batch, mode, warmup: 2, reps, torchDevice);
-                layerRows.Add(row);
-                if (!asJson) Console.Error.WriteLine(
-                    $"{row.Mode,-9} batch {row.Batch,3} P={row.Part,-3} {row.Shape.Name,-12} standard {row.StandardMs,8:F3} ms ({row.BestStandard}), " +
-                    $"HetConv {row.HetConvMs,8:F3} ms ({row.BestHetConv}): {row.Speedup:F2}x of {row.FlopsRatio:F2}x");
-            }
-            if (asJson) Console.WriteLine(LayerJson(layerRows));
+            var layerRows = CliUsageException.Wrap(() => BenchSweep.RunLayers(plan, device, json ? null : r => Progress(r, $"P={r.Part,-3} {r.Shape.Name,-12}")));
+            if (json) Console.WriteLine(BenchJson.Layers(layerRows));
             else AnsiConsole.Write(LayerTable(layerRows));
-            if (result.GetValue(plotPath) is { } png)
-            {
-                SpeedupPlot.Save(png, layerRows, $"HetConv speedup, {result.GetValue(layers)} layer shapes");
-                Console.Error.WriteLine($"plot: {Path.GetFullPath(png)}");
-            }
+            if (png is null) return 0;
+            SpeedupPlot.Save(png, layerRows, $"HetConv speedup, {plan.Layers} layer shapes");
+            Console.Error.WriteLine($"plot: {png}");
             return 0;
         });
         return command;
+    }
+
+    /// <summary>The command's options; their defaults are the library's (<see cref="BenchPlan"/>).</summary>
+    private sealed class Options
+    {
+        private static readonly BenchPlan Defaults = new();
+
+        public readonly Option<string?> Model = new("--model", "-m") { Description = "time a whole zoo model (e.g. vgg16-cifar, resnet56) instead of layer shapes" };
+        public readonly Option<string> Layers = new("--layers")
+        {
+            Description = "time every HetConv layer shape of a network: vgg16-cifar or resnet56",
+            DefaultValueFactory = _ => Defaults.Layers,
+        };
+        public readonly Option<string?> Only = new("--only") { Description = "only these layers of --layers, comma-separated (e.g. conv4,conv9)" };
+        public readonly Option<string?> Parts = new("--part", "-p")
+        {
+            Description = $"parts P, comma-separated; C = per-channel (P = M). Default: {BenchPlan.DefaultLayerParts} for layers, {BenchPlan.DefaultModelParts} for a model",
+        };
+        public readonly Option<string> Batches = new("--batch", "-b")
+        {
+            Description = "batch sizes, comma-separated (a model's training skips batch 1)",
+            DefaultValueFactory = _ => Defaults.Batches,
+        };
+        public readonly Option<string> Modes = new("--mode") { Description = "inference, training or both", DefaultValueFactory = _ => Defaults.Modes };
+        public readonly Option<bool> Quick = new("--quick") { Description = "a short run: P = 4, batch 64, 5 repetitions" };
+        public readonly Option<int> Repetitions = new("--repetitions") { Description = "timed repetitions per variant", DefaultValueFactory = _ => Defaults.Repetitions };
+        public readonly Option<bool> Json = new("--json") { Description = "print JSON instead of a table" };
+        public readonly Option<string?> Plot = new("--plot") { Description = "layer shapes: also draw the speedup against P beside the FLOPs ratio (PNG)" };
+        public readonly Option<string> Device = DeviceOption.Create();
+
+        public BenchPlan Plan(ParseResult result) => new()
+        {
+            Model = result.GetValue(Model),
+            Layers = result.GetValue(Layers)!,
+            Only = result.GetValue(Only),
+            Parts = result.GetValue(Parts),
+            Batches = result.GetValue(Batches)!,
+            Modes = result.GetValue(Modes)!,
+            Quick = result.GetValue(Quick),
+            Repetitions = result.GetValue(Repetitions),
+        };
+    }
+
+    private static void Progress(SideBySideResult r, string what)
+    {
+        var (mode, batch) = r switch
+        {
+            LayerBenchResult l => (l.Mode, l.Batch),
+            ModelBenchResult m => (m.Mode, m.Batch),
+            _ => throw new ArgumentOutOfRangeException(nameof(r)),
+        };
+        Console.Error.WriteLine($"{mode,-9} batch {batch,3} {what} standard {r.StandardMs,8:F3} ms ({r.BestStandard}), " +
+                                $"HetConv {r.HetConvMs,8:F3} ms ({r.BestHetConv}): {r.Speedup:F2}x of {r.FlopsRatio:F2}x");
     }
 
     private static Table ModelTable(IReadOnlyList<ModelBenchResult> rows)
@@ -108,7 +99,7 @@ public static class BenchCommand
         var table = new Table().AddColumns("mode", "batch", "model", "standard ms (best config)", "HetConv ms (best config)",
             "speedup", "FLOPs ratio", "% of ratio");
         foreach (var r in rows)
-            table.AddRow(r.Mode.ToString().ToLowerInvariant(), $"{r.Batch}", $"{r.Model}_{r.Options}",
+            table.AddRow(BenchJson.Name(r.Mode), $"{r.Batch}", $"{r.Model}_{r.Options}",
                 $"{r.StandardMs:F2} ({r.BestStandard})", $"{r.HetConvMs:F2} ({r.BestHetConv})",
                 $"{r.Speedup:F2}x", $"{r.FlopsRatio:F2}x", $"{100 * r.Speedup / r.FlopsRatio:F0}%");
         return table;
@@ -119,61 +110,10 @@ public static class BenchCommand
         var table = new Table().AddColumns("mode", "batch", "P", "layer", "M->N @ size", "standard ms", "HetConv ms",
             "best strategy", "speedup", "FLOPs ratio", "% of ratio");
         foreach (var r in rows)
-            table.AddRow(r.Mode.ToString().ToLowerInvariant(), $"{r.Batch}", $"{r.Part}", r.Shape.Name,
+            table.AddRow(BenchJson.Name(r.Mode), $"{r.Batch}", $"{r.Part}", r.Shape.Name,
                 $"{r.Shape.InChannels}->{r.Shape.OutChannels} @ {r.Shape.Size}{(r.Shape.Stride > 1 ? "/2" : "")}",
                 $"{r.StandardMs:F3} ({r.BestStandard})", $"{r.HetConvMs:F3}", r.BestHetConv,
                 $"{r.Speedup:F2}x", $"{r.FlopsRatio:F2}x", $"{100 * r.Speedup / r.FlopsRatio:F0}%");
         return table;
-    }
-
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
-
-    /// <summary>The fields every row has: the best of each side, the speedup, and every variant's timing.</summary>
-    private static Dictionary<string, object> Row(SideBySideResult r, params (string Key, object Value)[] identity)
-    {
-        var row = identity.ToDictionary(f => f.Key, f => f.Value);
-        row["standard_ms"] = r.StandardMs;
-        row["hetconv_ms"] = r.HetConvMs;
-        row["speedup"] = r.Speedup;
-        row["flops_ratio"] = r.FlopsRatio;
-        row["best_standard"] = r.BestStandard;
-        row["best_hetconv"] = r.BestHetConv;
-        row["candidates"] = r.Timings.ToDictionary(t => t.Key, t => new
-        {
-            kind = r.Kinds[t.Key].ToString().ToLowerInvariant(),
-            median_ms = t.Value.MedianMs,
-            p10_ms = t.Value.P10Ms,
-            p90_ms = t.Value.P90Ms,
-        });
-        return row;
-    }
-
-    public static string ModelJson(IReadOnlyList<ModelBenchResult> rows) => JsonSerializer.Serialize(rows.Select(r => Row(r,
-        ("model", r.Model), ("part", r.Options.ToString()), ("batch", r.Batch), ("mode", r.Mode.ToString().ToLowerInvariant()))),
-        Indented);
-
-    public static string LayerJson(IReadOnlyList<LayerBenchResult> rows) => JsonSerializer.Serialize(rows.Select(r => Row(r,
-        ("layer", r.Shape.Name), ("in_channels", r.Shape.InChannels), ("out_channels", r.Shape.OutChannels),
-        ("size", r.Shape.Size), ("stride", r.Shape.Stride), ("part", r.Part), ("batch", r.Batch),
-        ("mode", r.Mode.ToString().ToLowerInvariant()))), Indented);
-
-    private static string[] Split(string list) => list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-
-    private static int ParseInt(string text, string option) =>
-        int.TryParse(text, out int value) && value > 0
-            ? value
-            : throw new CliUsageException($"{option}: '{text}' is not a positive whole number.");
-
-    private static BenchMode ParseMode(string text) => text.ToLowerInvariant() switch
-    {
-        "inference" => BenchMode.Inference,
-        "training" => BenchMode.Training,
-        _ => throw new CliUsageException($"--mode: '{text}' is not a mode; valid: inference, training."),
-    };
-
-    private static T Parse<T>(Func<T> parse)
-    {
-        try { return parse(); }
-        catch (ArgumentException e) { throw new CliUsageException(e.Message, e); }
     }
 }

@@ -1,19 +1,15 @@
 using System.CommandLine;
+using HetConv.Training;
 using TorchSharp;
 
 namespace HetConv.Cli.Commands;
 
-/// <summary>The shared <c>--device cpu|cuda</c> option.</summary>
+/// <summary>The <c>--device cpu|cuda|cuda:N</c> option of every command that runs a model.</summary>
 public static class DeviceOption
 {
     public static Option<string> Create() =>
-        new("--device") { Description = "cpu or cuda", DefaultValueFactory = _ => "cpu" };
+        new("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => new TrainingOptions().Device };
 
-    public static torch.Device Resolve(string name) => name.ToLowerInvariant() switch
-    {
-        "cpu" => torch.CPU,
-        "cuda" when torch.cuda.is_available() => torch.CUDA,
-        "cuda" => throw new CliUsageException("--device cuda: no CUDA device is available to this build of libtorch (it is the CPU build); use --device cpu."),
-        _ => throw new CliUsageException($"--device: '{name}' is not a device; valid: cpu, cuda."),
-    };
+    /// <summary>The device named, by the library's one grammar (<see cref="Trainer.ParseDevice"/>).</summary>
+    public static torch.Device Resolve(string name) => CliUsageException.Wrap(() => Trainer.ParseDevice(name));
 }

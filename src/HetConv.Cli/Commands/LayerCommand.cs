@@ -30,7 +30,7 @@ public static class LayerCommand
                 throw new CliUsageException(e.Message, e);
             }
             long dense = (long)n * m * k * k;
-            double ratio = 1.0 / p + (1 - 1.0 / p) / (k * k);
+            double ratio = HetConvPattern.FlopsFraction(p, k);
             var table = new Table().AddColumns("quantity", "value");
             table.AddRow("layer", Markup.Escape(new HetConv2d(m, n, k, p).ToString()));
             table.AddRow("KxK kernels per filter", $"{pattern.KxkPerFilter}");

@@ -21,29 +21,10 @@ public static class ModelOptions
 
     public static Option<bool> SqueezeExcitation() => new("--se") { Description = "add Squeeze-and-Excitation (reduction 8) to every block" };
 
-    public static ZooEntry Entry(string name)
-    {
-        try
-        {
-            return ModelZoo.Get(name);
-        }
-        catch (ArgumentException e)
-        {
-            throw new CliUsageException(Message(e), e);
-        }
-    }
+    public static ZooEntry Entry(string name) => CliUsageException.Wrap(() => ModelZoo.Get(name));
 
-    public static ConvOptions Resolve(string name, string? conv, string? part, int? groups, bool se)
-    {
-        try
-        {
-            return ModelZoo.ResolveOptions(name, conv, part, groups, se);
-        }
-        catch (ArgumentException e)
-        {
-            throw new CliUsageException(Message(e), e);
-        }
-    }
+    public static ConvOptions Resolve(string name, string? conv, string? part, int? groups, bool se) =>
+        CliUsageException.Wrap(() => ModelZoo.ResolveOptions(name, conv, part, groups, se));
 
     /// <summary>Builds the model; a part that does not fit a layer is the user's to fix, so it is reported as such.</summary>
     public static nn.Module<Tensor, Tensor> Build(string name, ConvOptions options, int? classes, int inChannels)
@@ -56,11 +37,7 @@ public static class ModelOptions
         }
         catch (ArgumentException e)
         {
-            throw new CliUsageException($"{name} cannot be built with {options}: {Message(e)}", e);
+            throw new CliUsageException($"{name} cannot be built with {options}: {CliUsageException.Describe(e)}", e);
         }
     }
-
-    /// <summary>The exception's message without the " (Parameter 'x')" that names a C# parameter the user never saw.</summary>
-    private static string Message(ArgumentException e) =>
-        e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "");
 }

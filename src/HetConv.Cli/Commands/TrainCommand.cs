@@ -37,7 +37,7 @@ public static class TrainCommand
         var weightDecay = new Option<double>("--weight-decay", "--wd") { Description = "weight decay (L2)", DefaultValueFactory = _ => defaults.WeightDecay };
         var noAugment = new Option<bool>("--no-augment") { Description = "train without random crops and flips" };
         var seed = new Option<long>("--seed") { Description = "seed for initialisation, data order and augmentation", DefaultValueFactory = _ => defaults.Seed };
-        var device = new Option<string>("--device") { Description = "cpu or cuda", DefaultValueFactory = _ => defaults.Device };
+        var device = DeviceOption.Create();
         var trainLimit = new Option<int?>("--train-limit") { Description = "use only the first N training images" };
         var testLimit = new Option<int?>("--test-limit") { Description = "use only the first N test images" };
         var output = new Option<string?>("--out", "-o") { Description = "run directory for checkpoints, metrics, plots and summary (default: runs/<model>-<conv>-<dataset>-<time>)" };
@@ -95,8 +95,8 @@ public static class TrainCommand
             });
             ModelOptions.Entry(options.Model);
             var convOptions = ModelOptions.Resolve(options.Model, options.Conv, options.Part, options.Groups, options.SqueezeExcitation);
-            string outDirectory = result.GetValue(output)
-                ?? Path.Combine("runs", $"{options.Model}-{Trainer.ConvDescription(options)}-{options.DataSet}-{DateTime.Now:yyyyMMdd-HHmmss}");
+            string outDirectory = HetConv.Files.OutputDirectory.Check(result.GetValue(output)
+                ?? Path.Combine("runs", $"{options.Model}-{Trainer.ConvDescription(options)}-{options.DataSet}-{DateTime.Now:yyyyMMdd-HHmmss}"));
             if (File.Exists(Path.Combine(outDirectory, Trainer.LastCheckpoint)))
                 throw new CliUsageException($"{outDirectory} already holds a run; continue it with --resume {outDirectory} or choose another --out.");
 

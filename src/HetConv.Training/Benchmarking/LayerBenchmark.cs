@@ -32,8 +32,8 @@ public sealed record LayerBenchResult(
     IReadOnlyDictionary<string, TimingStats> Timings, IReadOnlyDictionary<string, CandidateKind> Kinds)
     : SideBySideResult(Timings, Kinds)
 {
-    /// <summary>The paper's 1 / (1/P + (1 - 1/P)/K^2).</summary>
-    public override double FlopsRatio => 1 / (1.0 / Part + (1 - 1.0 / Part) / (Shape.KernelSize * Shape.KernelSize));
+    /// <summary>The speedup the paper's FLOPs promise (<see cref="HetConvPattern.FlopsFraction"/>).</summary>
+    public override double FlopsRatio => 1 / HetConvPattern.FlopsFraction(Part, Shape.KernelSize);
 }
 
 /// <summary>

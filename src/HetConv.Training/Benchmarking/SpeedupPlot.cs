@@ -1,3 +1,4 @@
+using HetConv.Layers;
 using HetConv.Files;
 using HetConv.Plotting;
 using ScottPlot;
@@ -5,7 +6,7 @@ using ScottPlot;
 namespace HetConv.Benchmarking;
 
 /// <summary>
-/// The paper's Figure 5 beside measurements: the speedup the FLOPs promise, 1 / (1/P + (1 - 1/P)/K^2), against P,
+/// The paper's Figure 5 beside measurements: the speedup the FLOPs promise (<see cref="HetConvPattern.FlopsFraction"/>) against P,
 /// and for each measured series (mode and batch) the speedup of a network's layers taken together: the sum of the
 /// standard convolutions' times over the sum of HetConv's, at each P.
 /// </summary>
@@ -20,7 +21,7 @@ public static class SpeedupPlot
         // P on a log2 axis, labelled by its value.
         var parts = Enumerable.Range(0, 61).Select(i => Math.Pow(2, i / 10.0)).ToArray();
         var theory = plot.Add.Scatter(parts.Select(Math.Log2).ToArray(),
-            parts.Select(p => 1 / (1 / p + (1 - 1 / p) / (kernel * kernel))).ToArray());
+            parts.Select(p => 1 / HetConvPattern.FlopsFraction(p, kernel)).ToArray());
         theory.LegendText = "FLOPs ratio (paper, Figure 5)";
         theory.MarkerSize = 0;
         theory.LineWidth = 2;

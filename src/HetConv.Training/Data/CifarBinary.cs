@@ -29,9 +29,8 @@ public static class CifarBinary
     /// <summary>Reads one binary file of records with <paramref name="labelBytes"/> label bytes, the last one used.</summary>
     public static (byte[] Images, byte[] Labels) ReadFile(string path, int labelBytes, int classCount)
     {
-        if (!File.Exists(path))
-            throw new DataFormatException(path, $"is missing; expected a CIFAR binary file ({labelBytes} label byte{(labelBytes == 1 ? "" : "s")} + {ImageBytes} pixel bytes per record).");
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
+        using var stream = DataFile.OpenRead(path,
+            $"CIFAR binary file ({labelBytes} label byte{(labelBytes == 1 ? "" : "s")} + {ImageBytes} pixel bytes per record)");
         return Read(stream, path, labelBytes, classCount);
     }
 
@@ -42,7 +41,8 @@ public static class CifarBinary
         long length = stream.Length - stream.Position;
         if (length == 0 || length % recordBytes != 0)
             throw new DataFormatException(name,
-                $"has {length} bytes; expected a positive multiple of the {recordBytes}-byte record ({labelBytes} label byte{(labelBytes == 1 ? "" : "s")} + {ImageBytes} pixels). The file is truncated or not this CIFAR variant.");
+                $"has {length} bytes; expected a positive multiple of the {recordBytes}-byte record " +
+                $"({labelBytes} label byte{(labelBytes == 1 ? "" : "s")} + {ImageBytes} pixels). The file is truncated or not this CIFAR variant.");
         long count = length / recordBytes;
         if (count * ImageBytes > Array.MaxLength)
             throw new DataFormatException(name, $"holds {count} records, more than one array can hold.");
@@ -86,6 +86,7 @@ public static class CifarBinary
     // The archives unpack into a sub-directory; accept either it or its parent.
     private static string Unpacked(string directory, string archiveFolder)
     {
+        DataFile.RequireDirectory(directory, "CIFAR binary directory");
         string inner = Path.Combine(directory, archiveFolder);
         return Directory.Exists(inner) ? inner : directory;
     }

@@ -31,6 +31,10 @@ public static class DataSets
         throw new ArgumentException($"unknown data set '{name}'; known: {string.Join(", ", Enum.GetValues<DataSetKind>().Select(Name))}.");
     }
 
+    /// <summary>The kind named, or for "auto" the kind the directory's files show (see <see cref="Detect"/>).</summary>
+    public static DataSetKind Resolve(string name, string directory) =>
+        name.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase) ? Detect(directory) : Parse(name);
+
     /// <summary>
     /// The kind a directory holds, from its file names: CIFAR-10's or CIFAR-100's binary files, otherwise
     /// MNIST format (Fashion-MNIST when it is the default directory or named so).

@@ -30,28 +30,32 @@ public static class IdxFile
 
     public static Content Read(string path, int magic, string what)
     {
-        FileStream file;
+        using var file = DataFile.OpenRead(path, $"IDX {what} file");
+        return Read(file, path, magic, what);
+    }
+
+    /// <summary>The dimension sizes in the header alone (e.g. to compare two files without reading them).</summary>
+    public static int[] ReadDimensions(string path, int magic, string what)
+    {
+        using var file = DataFile.OpenRead(path, $"IDX {what} file");
+        if (!IsGzip(file))
+            return ReadHeader(file, path, magic, what).Dimensions;
+        using var inflated = new GZipStream(file, CompressionMode.Decompress, leaveOpen: true);
         try
         {
-            file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
+            return ReadHeader(inflated, path, magic, what).Dimensions;
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        catch (Exception e) when (e is InvalidDataException or IOException and not EndOfStreamException)
         {
-            throw new DataFormatException(path, $"the IDX {what} file does not exist.", inner: e);
+            throw new DataFormatException(path, $"is not a valid gzip stream ({e.Message}).", inner: e);
         }
-        using (file)
-            return Read(file, path, magic, what);
     }
 
     /// <summary>Reads from a seekable stream of known length; <paramref name="name"/> names it in errors.</summary>
     public static Content Read(Stream stream, string name, int magic, string what)
     {
-        long length = stream.Length - stream.Position;
-        Span<byte> head = stackalloc byte[2];
-        int got = stream.ReadAtLeast(head, 2, throwOnEndOfStream: false);
-        stream.Seek(-got, SeekOrigin.Current);
-        bool gzip = got == 2 && head[0] == 0x1f && head[1] == 0x8b;
-        if (!gzip)
+        long start = stream.Position, length = stream.Length - start;
+        if (!IsGzip(stream))
             return ReadPayload(stream, name, magic, what, maxPayload: length, exactLength: length);
 
         using var inflated = new GZipStream(stream, CompressionMode.Decompress, leaveOpen: true);
@@ -61,11 +65,22 @@ public static class IdxFile
         }
         catch (Exception e) when (e is InvalidDataException or IOException and not EndOfStreamException)
         {
-            throw new DataFormatException(name, $"is not a valid gzip stream ({e.Message}).", inner: e);
+            // zlib reports a failed CRC as it does any corrupt data ("unsupported compression method"); say which.
+            stream.Position = start;
+            string problem = GzipCheck.Diagnose(stream) ?? $"is not a valid gzip stream ({e.Message}).";
+            throw new DataFormatException(name, problem, inner: e);
         }
     }
 
-    private static Content ReadPayload(Stream stream, string name, int magic, string what, long maxPayload, long? exactLength)
+    private static bool IsGzip(Stream stream)
+    {
+        Span<byte> head = stackalloc byte[2];
+        int got = stream.ReadAtLeast(head, 2, throwOnEndOfStream: false);
+        stream.Seek(-got, SeekOrigin.Current);
+        return got == 2 && head[0] == 0x1f && head[1] == 0x8b;
+    }
+
+    private static (int[] Dimensions, int HeaderLength) ReadHeader(Stream stream, string name, int magic, string what)
     {
         int rank = magic & 0xff;
         Span<byte> header = stackalloc byte[4 + 4 * 3];
@@ -82,13 +97,19 @@ public static class IdxFile
             throw new DataFormatException(name, $"is truncated: its header needs {headerLength} bytes, found {got}.");
 
         var dims = new int[rank];
-        long payload = 1;
         for (int i = 0; i < rank; i++)
         {
             dims[i] = BinaryPrimitives.ReadInt32BigEndian(header[(4 + 4 * i)..]);
             if (dims[i] <= 0)
                 throw new DataFormatException(name, $"has dimension {i} of size {dims[i]} in its header; sizes must be positive.");
         }
+        return (dims, headerLength);
+    }
+
+    private static Content ReadPayload(Stream stream, string name, int magic, string what, long maxPayload, long? exactLength)
+    {
+        var (dims, headerLength) = ReadHeader(stream, name, magic, what);
+        long payload = 1;
         foreach (int d in dims)
         {
             payload *= d; // below 2^31 times below 2^31 before the check: no overflow in a long

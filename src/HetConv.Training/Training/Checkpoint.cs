@@ -61,7 +61,7 @@ public static class Checkpoint
         }
         catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or FormatException or InvalidOperationException)
         {
-            throw new DataFormatException(path, $"cannot be loaded into a {state.Options.Model} (conv {state.Options.Conv}, part {state.Options.Part}): {e.Message}", inner: e);
+            throw new DataFormatException(path, $"cannot be loaded into a {state.Options.Model} {Trainer.ConvDescription(state.Options)}: {e.Message}", inner: e);
         }
         return state;
     }

@@ -64,6 +64,13 @@ public sealed class HetConvPattern
     /// <summary>Learnable weights: N * (M/P * K^2 + M - M/P).</summary>
     public long WeightCount => (long)OutChannels * (KxkPerFilter * KernelSize * KernelSize + PointwisePerFilter);
 
+    /// <summary>
+    /// The paper's cost of a HetConv layer against the standard convolution of the same shape: 1/P + (1 - 1/P)/K^2
+    /// of its FLOPs (1/P of each filter's kernels are KxK, the rest cost 1/K^2 of one). Its inverse is the speedup
+    /// the FLOPs promise (the paper's Figure 5). P may be fractional, to draw the curve between whole parts.
+    /// </summary>
+    public static double FlopsFraction(double part, int kernelSize) => 1 / part + (1 - 1 / part) / (kernelSize * kernelSize);
+
     /// <summary>Number of filters in KxK group g: the size of residue class g among 0..N-1.</summary>
     public int FiltersInGroup(int g) => (OutChannels - g + Part - 1) / Part;
 

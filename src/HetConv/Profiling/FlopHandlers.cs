@@ -39,8 +39,8 @@ public static class FlopHandlers
         [typeof(HetConv2d)] = (m, _, output) =>
         {
             var het = (HetConv2d)m;
-            double k2 = het.KernelSize * het.KernelSize, p = het.Part;
-            return Numel(output) * ((double)het.InChannels * k2 + 1) * (1 / p + (1 - 1 / p) / k2);
+            double k2 = het.KernelSize * het.KernelSize;
+            return Numel(output) * ((double)het.InChannels * k2 + 1) * HetConvPattern.FlopsFraction(het.Part, het.KernelSize);
         },
         [typeof(TorchSharp.Modules.Linear)] = LinearMacs,
     };

@@ -11,7 +11,7 @@ public class BenchCommandTests
     public void Whole_model_rows_have_the_documented_json_fields()
     {
         var result = ModelBenchmark.Run("resnet20", ConvOptions.HetConv(4), batch: 2, BenchMode.Training, warmup: 0, repetitions: 1);
-        using var json = JsonDocument.Parse(BenchCommand.ModelJson(new[] { result }));
+        using var json = JsonDocument.Parse(BenchJson.Models(new[] { result }));
         var row = json.RootElement.EnumerateArray().Single();
         Assert.Equal("resnet20", row.GetProperty("model").GetString());
         Assert.Equal("P4", row.GetProperty("part").GetString());

@@ -6,6 +6,8 @@ namespace HetConv.Tests.Cli;
 /// <summary>
 /// Runs the built <c>hetconv</c> command as a child process. The test project references the CLI project, so its
 /// assembly and runtime configuration are copied next to the tests; the same <c>dotnet</c> host runs it.
+/// HETCONV_CLI, when set, names another build's HetConv.Cli.dll to run instead (e.g. to see a test fail on an
+/// older build). A prefix runs the command under another one (e.g. setpriv, to drop root's privileges).
 /// </summary>
 internal sealed class CliProcess : IDisposable
 {
@@ -14,19 +16,27 @@ internal sealed class CliProcess : IDisposable
     private readonly StringBuilder stderr = new();
     private readonly List<string> lines = new();
 
-    public CliProcess(params string[] args)
+    public CliProcess(params string[] args) : this(Array.Empty<string>(), args)
     {
-        string cli = Path.Combine(AppContext.BaseDirectory, "HetConv.Cli.dll");
+    }
+
+    public CliProcess(string[] prefix, string[] args)
+    {
+        string cli = Environment.GetEnvironmentVariable("HETCONV_CLI") is { Length: > 0 } other
+            ? other
+            : Path.Combine(AppContext.BaseDirectory, "HetConv.Cli.dll");
         if (!File.Exists(cli))
             throw new FileNotFoundException($"the command-line assembly is not next to the tests: {cli}");
         string host = Environment.ProcessPath is { } path && Path.GetFileNameWithoutExtension(path) == "dotnet" ? path : "dotnet";
-        var start = new ProcessStartInfo(host)
+        var start = new ProcessStartInfo(prefix.Length > 0 ? prefix[0] : host)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
             WorkingDirectory = AppContext.BaseDirectory,
         };
+        foreach (var p in prefix.Skip(1)) start.ArgumentList.Add(p);
+        if (prefix.Length > 0) start.ArgumentList.Add(host);
         start.ArgumentList.Add("exec");
         start.ArgumentList.Add(cli);
         foreach (var a in args) start.ArgumentList.Add(a);
@@ -99,9 +109,13 @@ internal sealed class CliProcess : IDisposable
     }
 
     /// <summary>Runs to the end and returns the exit code with both outputs.</summary>
-    public static (int ExitCode, string Output, string Error) Run(TimeSpan timeout, params string[] args)
+    public static (int ExitCode, string Output, string Error) Run(TimeSpan timeout, params string[] args) =>
+        RunUnder(Array.Empty<string>(), timeout, args);
+
+    /// <summary>Runs to the end under <paramref name="prefix"/> (a command and its arguments that run the rest).</summary>
+    public static (int ExitCode, string Output, string Error) RunUnder(string[] prefix, TimeSpan timeout, params string[] args)
     {
-        using var child = new CliProcess(args);
+        using var child = new CliProcess(prefix, args);
         int code = child.WaitForExit(timeout);
         return (code, child.Output, child.Error);
     }

@@ -67,6 +67,6 @@ public class CifarBinaryTests
             File.WriteAllBytes(dir.File($"data_batch_{b}.bin"), DataFiles.CifarRecords(new[] { new byte[] { 1 } }, b));
         var e = Assert.Throws<DataFormatException>(() => DataSets.Load(DataSetKind.Cifar10, dir.Path, DataSplit.Train));
         Assert.Contains("data_batch_5.bin", e.Message);
-        Assert.Contains("missing", e.Message);
+        Assert.Contains("the CIFAR binary file (1 label byte + 3072 pixel bytes per record) does not exist.", e.Message);
     }
 }

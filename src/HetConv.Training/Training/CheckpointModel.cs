@@ -1,0 +1,48 @@
+using HetConv.Data;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace HetConv.Training;
+
+/// <summary>
+/// A checkpoint back to a model: the model its options name, built for its input channels and classes, with its
+/// weights loaded; and the check that a data set has the images and classes that model was trained on.
+/// </summary>
+public static class CheckpointModel
+{
+    /// <summary>Builds the checkpoint's model on <paramref name="device"/> with its weights, in eval mode.</summary>
+    public static nn.Module<Tensor, Tensor> Load(string path, CheckpointState state, ModelFactory factory, Device device)
+    {
+        nn.Module<Tensor, Tensor> model;
+        try
+        {
+            model = factory(state.Options, state.InChannels, state.ClassNames.Length);
+        }
+        catch (ArgumentException e)
+        {
+            throw new DataFormatException(path, $"names a model this build cannot make ({state.Options.Model} {Trainer.ConvDescription(state.Options)}): {e.Message}", inner: e);
+        }
+        try
+        {
+            Checkpoint.Restore(path, model);
+            model.to(device);
+            model.eval();
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Refuses data whose image shape or class count differ from the checkpoint's.</summary>
+    public static void RequireMatches(string path, CheckpointState state, ImageDataSet data)
+    {
+        if (data.Channels == state.InChannels && data.Height == state.Height && data.Width == state.Width && data.ClassCount == state.ClassNames.Length)
+            return;
+        throw new DataFormatException(path,
+            $"was trained on {state.InChannels}x{state.Height}x{state.Width} images in {state.ClassNames.Length} classes; " +
+            $"the data given ({data.Name}) is {data.Channels}x{data.Height}x{data.Width} in {data.ClassCount}.");
+    }
+}
