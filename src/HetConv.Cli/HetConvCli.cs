@@ -16,6 +16,8 @@ public static class HetConvCli
         root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(FlopsCommand.Create());
         root.Subcommands.Add(TablesCommand.Create());
+        root.Subcommands.Add(ExportCommand.Create());
+        root.Subcommands.Add(PredictCommand.Create());
         return root;
     }
 
