@@ -18,6 +18,7 @@ public static class HetConvCli
         root.Subcommands.Add(TablesCommand.Create());
         root.Subcommands.Add(ExportCommand.Create());
         root.Subcommands.Add(PredictCommand.Create());
+        root.Subcommands.Add(OnnxLatencyCommand.Create());
         return root;
     }
 
