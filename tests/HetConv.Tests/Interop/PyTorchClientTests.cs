@@ -59,6 +59,37 @@ public class PyTorchClientTests
         }
     }
 
+    [PythonFact]
+    public void A_state_dict_saved_by_torch_is_read_and_anything_else_in_its_pickle_refused()
+    {
+        using var dir = new TempDirectory();
+        string output = PythonClient.Check("""
+            import sys, json, collections, torch
+            torch.manual_seed(0)
+            model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.Linear(5, 2))
+            sd = model.state_dict()   # an OrderedDict with _metadata, as PyTorch writes it
+            sd['2.weight'] = sd['2.weight'].t().contiguous().t()   # a transposed view: strides other than row-major
+            torch.save(sd, sys.argv[1])
+            torch.save({'w': torch.ones(2), 'counter': collections.Counter('ab')}, sys.argv[2])
+            print(json.dumps({k: [list(v.shape), float(v.double().sum()), float((v.double().flatten() * torch.arange(v.numel())).sum())] for k, v in sd.items()}))
+            """, dir.File("torch.pt"), dir.File("evil.pt"));
+        var expected = JsonSerializer.Deserialize<Dictionary<string, JsonElement[]>>(output.Trim().Split('\n').Last())!;
+
+        var read = PyTorchZipFile.Read(dir.File("torch.pt"));
+        Assert.Equal(expected.Keys.OrderBy(k => k), read.Keys.OrderBy(k => k));
+        foreach (var (key, tensor) in read)
+        {
+            Assert.Equal(expected[key][0].EnumerateArray().Select(d => d.GetInt64()).ToArray(), tensor.shape);
+            var flat = tensor.to(ScalarType.Float64).flatten();
+            double sum = flat.sum().item<double>(), weighted = (flat * arange(flat.numel(), dtype: ScalarType.Float64)).sum().item<double>();
+            Assert.True(Math.Abs(sum - expected[key][1].GetDouble()) <= 1e-9 * (1 + Math.Abs(sum)), $"{key}: sum {sum}");
+            Assert.True(Math.Abs(weighted - expected[key][2].GetDouble()) <= 1e-9 * (1 + Math.Abs(weighted)), $"{key}: element order differs");
+        }
+
+        var e = Assert.Throws<HetConv.Data.DataFormatException>(() => PyTorchZipFile.Read(dir.File("evil.pt")));
+        Assert.Contains("'collections.Counter'", e.Message);
+    }
+
     [PythonTheory]
     [InlineData("resnet34", "resnet34")]
     [InlineData("resnet50", "resnet50")]
