@@ -24,6 +24,7 @@ public class WeightFileTests
         using (no_grad())
             foreach (var bn in source.modules().OfType<TorchSharp.Modules.BatchNorm2d>()) bn.num_batches_tracked!.fill_(17);
 
+        Assert.False(source.state_dict()["fc.weight"].eq(target.state_dict()["fc.weight"]).all().item<bool>(), "the two models start equal: the round trip would prove nothing");
         StateDictFiles.Save(source, dir.File(file));
         StateDictFiles.Load(target, dir.File(file));
 
@@ -40,14 +41,12 @@ public class WeightFileTests
         using var source = ExportCases.Create("resnet20", "P4", seed: 3);
         StateDictFiles.Save(source, dir.File(file), WeightLayout.Dense);
 
-        using var folded = ExportCases.Create("resnet20", "P4", seed: 3);
-        DenseFolding.Fold(folded);
         using var target = ExportCases.Create("resnet20", "standard", seed: 5);
         StateDictFiles.Load(target, dir.File(file));
 
-        AssertSameStateDict(folded, target);
-        var dense = ((HetConv2d)source.modules().OfType<HetConv2d>().First()).DenseWeight();
-        Assert.Equal(new long[] { 16, 16, 3, 3 }, dense.shape);
+        Assert.Equal(new long[] { 16, 16, 3, 3 }, source.modules().OfType<HetConv2d>().First().DenseWeight().shape);
+        DenseFolding.Fold(source);
+        AssertSameStateDict(source, target);
     }
 
     [Fact]
