@@ -28,6 +28,9 @@ public static class HetConvCli
             EvalCommand.Create(),
             FlopsCommand.Create(),
             TablesCommand.Create(),
+            ExportCommand.Create(),
+            PredictCommand.Create(),
+            OnnxLatencyCommand.Create(),
         };
         return root;
     }

@@ -24,6 +24,12 @@ public sealed class ZeroPadShortcut : Module<Tensor, Tensor>
         padAfter = outChannels - inChannels - padBefore;
     }
 
+    /// <summary>The subsampling step in both spatial dimensions.</summary>
+    public int Stride => stride;
+
+    /// <summary>Zero channels added before the input's and after them.</summary>
+    public (long Before, long After) ChannelPadding => (padBefore, padAfter);
+
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
