@@ -87,9 +87,12 @@ public static class PyTorchZipFile
                     ?? throw new DataFormatException(path, $"tensor '{spec.Name}': its storage record data/{spec.StorageKey} is missing.");
                 long storageBytes = checked(spec.StorageElements * TensorDType.Size(spec.DType));
                 if (record.Length != storageBytes)
-                    throw new DataFormatException(path, $"tensor '{spec.Name}': storage data/{spec.StorageKey} has {record.Length} bytes; its {spec.StorageElements} {spec.DType} elements take {storageBytes}.");
+                    throw new DataFormatException(path, $"tensor '{spec.Name}': storage data/{spec.StorageKey} has " +
+                        $"{record.Length} bytes; its {spec.StorageElements} {spec.DType} elements take {storageBytes}.");
                 if (!spec.FitsInStorage())
-                    throw new DataFormatException(path, $"tensor '{spec.Name}': offset {spec.Offset}, shape [{string.Join(", ", spec.Shape)}] and stride [{string.Join(", ", spec.Stride)}] reach outside its storage of {spec.StorageElements} elements.");
+                    throw new DataFormatException(path, $"tensor '{spec.Name}': offset {spec.Offset}, " +
+                        $"shape [{string.Join(", ", spec.Shape)}] and stride [{string.Join(", ", spec.Stride)}] " +
+                        $"reach outside its storage of {spec.StorageElements} elements.");
             }
             if (expected is not null) StateDictFiles.CheckAgainst(path, specs.Select(s => (s.Name, s.DType, s.Shape)).ToList(), expected);
 
