@@ -25,4 +25,15 @@ public sealed record CheckpointState
     public required int Width { get; init; }
     public required string[] ClassNames { get; init; }
     public required List<EpochMetrics> History { get; init; }
+
+    /// <summary>
+    /// Throws a <see cref="DataFormatException"/> naming <paramref name="checkpointPath"/> unless
+    /// <paramref name="data"/> has the image shape and classes the checkpoint was trained on.
+    /// </summary>
+    public void EnsureFits(ImageDataSet data, string checkpointPath)
+    {
+        if (data.Channels != InChannels || data.Height != Height || data.Width != Width || data.ClassCount != ClassNames.Length)
+            throw new DataFormatException(checkpointPath,
+                $"was trained on {InChannels}x{Height}x{Width} images in {ClassNames.Length} classes; the data given ({data.Name}) is {data.Channels}x{data.Height}x{data.Width} in {data.ClassCount}.");
+    }
 }
