@@ -11,8 +11,15 @@ internal static class WriteFault
     public const string Variable = "HETCONV_WRITE_FAULT";
     private const int AfterBytes = 4096;
 
-    private static readonly (string Name, int Nth, bool Pause)? Fault = Parse(Environment.GetEnvironmentVariable(Variable));
+    private static (string Name, int Nth, bool Pause)? Fault = Parse(Environment.GetEnvironmentVariable(Variable));
     private static int writes;
+
+    /// <summary>Sets the fault (null: none) for this process, as the variable would, counting writes afresh.</summary>
+    internal static void Inject(string? spec)
+    {
+        Fault = Parse(spec);
+        writes = 0;
+    }
 
     public static Stream Wrap(string path, Stream file)
     {

@@ -67,7 +67,7 @@ public static class RunDirectory
         if (!File.Exists(Path.Combine(path, Trainer.LastCheckpoint)))
             throw new RunDirectoryException(path, File.Exists(Path.Combine(path, MarkerFile))
                 ? "holds a run that stopped before its first epoch finished, so there is no checkpoint to resume from; delete the directory and start the run again."
-                : $"holds no run to resume ({Trainer.LastCheckpoint} is missing).");
+                : $"holds no checkpoint to resume from ({Trainer.LastCheckpoint} is missing).");
         return path;
     }
 }

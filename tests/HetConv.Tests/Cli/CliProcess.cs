@@ -14,7 +14,12 @@ internal sealed class CliProcess : IDisposable
     private readonly StringBuilder stderr = new();
     private readonly List<string> lines = new();
 
-    public CliProcess(params string[] args)
+    public CliProcess(params string[] args) : this(null, args)
+    {
+    }
+
+    /// <summary>With extra environment variables (e.g. the writer's fault injection).</summary>
+    public CliProcess(IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         string cli = Path.Combine(AppContext.BaseDirectory, "HetConv.Cli.dll");
         if (!File.Exists(cli))
@@ -27,6 +32,8 @@ internal sealed class CliProcess : IDisposable
             UseShellExecute = false,
             WorkingDirectory = AppContext.BaseDirectory,
         };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+            start.Environment[name] = value;
         start.ArgumentList.Add("exec");
         start.ArgumentList.Add(cli);
         foreach (var a in args) start.ArgumentList.Add(a);
@@ -96,6 +103,13 @@ internal sealed class CliProcess : IDisposable
     {
         process.Kill(entireProcessTree: true);
         process.WaitForExit();
+    }
+
+    /// <summary>SIGINT, as Ctrl+C on a terminal sends.</summary>
+    public void Interrupt()
+    {
+        using var kill = Process.Start("kill", new[] { "-s", "INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        kill.WaitForExit();
     }
 
     /// <summary>Runs to the end and returns the exit code with both outputs.</summary>
