@@ -72,7 +72,7 @@ public static class Checkpoint
         catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or FormatException or InvalidOperationException or IndexOutOfRangeException)
         {
             throw new DataFormatException(path,
-                $"does not fit the model its options name ({state.Options.Model}, conv {state.Options.Conv ?? "default"}, part {state.Options.Part ?? "1"}): {e.Message}",
+                $"cannot be loaded into a {state.Options.Model} (conv {state.Options.Conv ?? "default"}, part {state.Options.Part ?? "1"}): {e.Message}",
                 inner: e);
         }
         return state;
