@@ -51,11 +51,12 @@ public static class TrainCommand
 
     private static int Resume(ParseResult result, TrainOptions o, string path)
     {
-        if (o.All.FirstOrDefault(option => !o.Resumable.Contains(option) && result.GetResult(option) is { Implicit: false }) is { } fixedOption)
+        if (o.All.FirstOrDefault(option => !o.Resumable.Contains(option) && Given(result, option)) is { } fixedOption)
             throw new CliUsageException(
                 $"{fixedOption.Name} cannot change when resuming: it defines the run (see its config.json); only {string.Join(", ", o.Resumable.Select(r => r.Name))} can.");
         string runDirectory = RunDirectory.ForResume(path);
-        var changes = new ResumeChanges(Given(result, o.Epochs), Given(result, o.Data), Given(result, o.Device), result.GetValue(o.Threads));
+        var changes = new ResumeChanges(Given(result, o.Epochs) ? result.GetValue(o.Epochs) : null, Given(result, o.Data) ? result.GetValue(o.Data) : null,
+            Given(result, o.Device) ? result.GetValue(o.Device) : null, result.GetValue(o.Threads));
         var options = Trainer.OptionsOf(runDirectory);
         string dataDirectory = changes.DataDirectory ?? options.DataDirectory;
         if (changes.Device is { } device) Trainer.ParseDevice(device);
@@ -66,8 +67,7 @@ public static class TrainCommand
         return Run(runDirectory, observer => new Trainer(ModelFactories.Zoo, observer).Resume(runDirectory, train, test, changes, Cancellation()));
     }
 
-    private static T? Given<T>(ParseResult result, Option<T> option) =>
-        result.GetResult(option) is { Implicit: false } ? result.GetValue(option) : default;
+    private static bool Given(ParseResult result, Option option) => result.GetResult(option) is { Implicit: false };
 
     private static int Run(string runDirectory, Func<ITrainingObserver, TrainingSummary> training)
     {
