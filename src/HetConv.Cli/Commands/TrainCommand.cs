@@ -83,8 +83,8 @@ public static class TrainCommand
         }
         catch (NonFiniteLossException e)
         {
-            Console.Error.WriteLine($"error: {e.Message} {LastGood(runDirectory)} Try a lower --lr.");
-            return 1;
+            Console.Error.WriteLine($"error: {e.Message} Try a lower --lr. {LastGood(runDirectory)}");
+            return 2;
         }
         catch (OperationCanceledException)
         {

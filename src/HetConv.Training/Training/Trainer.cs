@@ -33,7 +33,6 @@ public sealed class Trainer(ModelFactory modelFactory, ITrainingObserver? observ
     {
         options.Validate();
         RunDirectory.Claim(runDirectory);
-        AtomicFile.WriteText(Path.Combine(runDirectory, ConfigFile), JsonSerializer.Serialize(options, TrainingOptions.Json));
         train = Limit(train, options.TrainLimit);
         test = Limit(test, options.TestLimit);
         return Loop(options, train, test, runDirectory, resumeFrom: null, cancel);
@@ -52,7 +51,6 @@ public sealed class Trainer(ModelFactory modelFactory, ITrainingObserver? observ
         test = Limit(test, options.TestLimit);
         state.EnsureFits(train, last);
         state.EnsureFits(test, last);
-        AtomicFile.WriteText(Path.Combine(runDirectory, ConfigFile), JsonSerializer.Serialize(options, TrainingOptions.Json));
         return Loop(options, train, test, runDirectory, last, cancel);
     }
 
@@ -83,6 +81,8 @@ public sealed class Trainer(ModelFactory modelFactory, ITrainingObserver? observ
             using var rngState = tensor(state.TorchRandomState, ScalarType.Byte);
             random.set_rng_state(rngState);
         }
+        // Written once the model is known to build (and, resumed, to load), so a refused resume changes nothing.
+        AtomicFile.WriteText(Path.Combine(runDirectory, ConfigFile), JsonSerializer.Serialize(options, TrainingOptions.Json));
 
         using var trainLoader = new BatchLoader(train, options.BatchSize, normalization, options.Augment ? Augmentation.Standard : null);
         // Test batches of the training size reuse the memory training already holds (a larger size makes the

@@ -300,4 +300,23 @@ public class TrainerTests
         Assert.True(e.InUse);
         Assert.Equal(config, File.ReadAllText(Path.Combine(dir.Path, Trainer.ConfigFile)));
     }
+
+    [Fact]
+    public void Resuming_into_a_model_that_no_longer_matches_the_checkpoint_names_the_file()
+    {
+        using var dir = new TempDirectory();
+        new Trainer(TinyNet.Factory).Train(Options(100, 50, epochs: 1, batch: 50) with { Epochs = 1 }, FashionMnistSubset.Train, FashionMnistSubset.Test, dir.Path);
+        string last = Path.Combine(dir.Path, Trainer.LastCheckpoint);
+        var changes = new ResumeChanges(Epochs: 2);
+
+        ModelFactory otherShape = (_, inChannels, _) => new TinyNet(inChannels, 5);
+        var e = Assert.Throws<DataFormatException>(() => new Trainer(otherShape).Resume(dir.Path, FashionMnistSubset.Train, FashionMnistSubset.Test, changes));
+        Assert.StartsWith($"{last}: cannot be loaded into a tiny", e.Message);
+
+        ModelFactory unknown = (_, _, _) => throw new ArgumentException("unknown model 'tiny'");
+        e = Assert.Throws<DataFormatException>(() => new Trainer(unknown).Resume(dir.Path, FashionMnistSubset.Train, FashionMnistSubset.Test, changes));
+        Assert.StartsWith($"{last}: names a model this build cannot make", e.Message);
+        Assert.Equal(1, Checkpoint.ReadState(last).EpochsDone);
+        Assert.Contains("\"epochs\": 1,", File.ReadAllText(Path.Combine(dir.Path, Trainer.ConfigFile)));
+    }
 }
