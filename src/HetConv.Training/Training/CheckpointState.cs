@@ -19,6 +19,12 @@ public sealed record CheckpointState
     /// <summary>libtorch's CPU generator (dropout and other random layers).</summary>
     public required byte[] TorchRandomState { get; init; }
 
+    /// <summary>
+    /// The HetConv strategies chosen by measuring (<see cref="HetConv.Layers.Execution.AutoExecution.Choices"/>, by
+    /// name): a resumed run adopts them, since another kernel sums in another order and the runs would drift apart.
+    /// </summary>
+    public Dictionary<string, string> ExecutionChoices { get; init; } = new();
+
     public required ChannelNormalization Normalization { get; init; }
     public required int InChannels { get; init; }
     public required int Height { get; init; }

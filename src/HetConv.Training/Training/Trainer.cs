@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using HetConv.Data;
 using HetConv.Files;
+using HetConv.Layers.Execution;
 using HetConv.Profiling;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -51,6 +52,7 @@ public sealed class Trainer(ModelFactory modelFactory, ITrainingObserver? observ
         test = Limit(test, options.TestLimit);
         state.EnsureFits(train, last);
         state.EnsureFits(test, last);
+        HetConvExecutions.Auto.Adopt(state.ExecutionChoices);
         return Loop(options, train, test, runDirectory, last, cancel);
     }
 
@@ -110,6 +112,7 @@ public sealed class Trainer(ModelFactory modelFactory, ITrainingObserver? observ
                 EpochsDone = epoch,
                 DataRandomState = dataRandom.State,
                 TorchRandomState = torchRandom.data<byte>().ToArray(),
+                ExecutionChoices = HetConvExecutions.Auto.Choices.ToDictionary(c => c.Key, c => c.Value.Name),
                 Normalization = normalization,
                 InChannels = train.Channels,
                 Height = train.Height,

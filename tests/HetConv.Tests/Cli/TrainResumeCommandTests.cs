@@ -73,11 +73,21 @@ public class TrainResumeCommandTests(TinyReferenceRun reference) : IClassFixture
     [Fact]
     public void Killed_during_a_checkpoint_write_and_at_random_moments_then_resumed_ends_bit_for_bit_as_the_uninterrupted_run()
     {
-        Assert.True(reference.Result.ExitCode == 0, reference.Result.Output + reference.Result.Error);
+        // Epoch 1 once, then two copies go on to 3 epochs: one uninterrupted, one killed many times. (Two separate
+        // fresh runs need not agree bit for bit: each measures which HetConv kernels are fastest in epoch 1, and
+        // under load the choice can differ; a resumed run adopts its checkpoint's choices.)
         using var dir = new TempDirectory();
-        string run = dir.File("run");
-        var fault = new Dictionary<string, string> { ["HETCONV_WRITE_FAULT"] = $"{Trainer.LastCheckpoint}:2:pause" };
-        using (var child = new CliProcess(fault, TinyReferenceRun.With("--out", run)))
+        string whole = dir.File("whole"), run = dir.File("killed");
+        var first = CliProcess.Run(Timeout, TinyReferenceRun.With("--epochs", "1", "--out", whole));
+        Assert.True(first.ExitCode == 0, first.Output + first.Error);
+        Directory.CreateDirectory(run);
+        foreach (var file in Directory.GetFiles(whole))
+            File.Copy(file, Path.Combine(run, Path.GetFileName(file)));
+        var uninterrupted = CliProcess.Run(Timeout, "train", "--resume", whole, "--epochs", "3");
+        Assert.True(uninterrupted.ExitCode == 0, uninterrupted.Output + uninterrupted.Error);
+
+        var fault = new Dictionary<string, string> { ["HETCONV_WRITE_FAULT"] = $"{Trainer.LastCheckpoint}:1:pause" };
+        using (var child = new CliProcess(fault, "train", "--resume", run, "--epochs", "3"))
         {
             // The writer stops 4 KiB into epoch 2's checkpoint and waits there to be killed.
             string temporary = Path.Combine(run, Trainer.LastCheckpoint + ".tmp");
@@ -94,17 +104,20 @@ public class TrainResumeCommandTests(TinyReferenceRun reference) : IClassFixture
 
         var random = new Random(11);
         var kills = new List<double>();
-        for (int i = 0; i < 4; i++)
+        for (int i = 0; i < 4 && Checkpoint.ReadState(Path.Combine(run, Trainer.LastCheckpoint)).EpochsDone < 3; i++)
         {
             double seconds = 1 + 5 * random.NextDouble();
             kills.Add(seconds);
-            using var child = new CliProcess("train", "--resume", run);
+            using var child = new CliProcess("train", "--resume", run, "--epochs", "3");
             Thread.Sleep(TimeSpan.FromSeconds(seconds));
             child.Kill();
         }
-        var resumed = CliProcess.Run(Timeout, "train", "--resume", run);
-        Assert.True(resumed.ExitCode == 0, resumed.Output + resumed.Error);
-        AssertSameRun(reference.Directory, run, $"killed in a checkpoint write, then after {string.Join(", ", kills.Select(s => $"{s:F1}"))} s of resumed runs");
+        if (Checkpoint.ReadState(Path.Combine(run, Trainer.LastCheckpoint)).EpochsDone < 3)
+        {
+            var resumed = CliProcess.Run(Timeout, "train", "--resume", run, "--epochs", "3");
+            Assert.True(resumed.ExitCode == 0, resumed.Output + resumed.Error);
+        }
+        AssertSameRun(whole, run, $"killed in a checkpoint write, then after {string.Join(", ", kills.Select(s => $"{s:F1}"))} s of resumed runs");
     }
 
     [Fact]
