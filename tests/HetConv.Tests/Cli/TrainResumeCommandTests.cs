@@ -78,7 +78,9 @@ public class TrainResumeCommandTests(TinyReferenceRun reference) : IClassFixture
         // under load the choice can differ; a resumed run adopts its checkpoint's choices.)
         using var dir = new TempDirectory();
         string whole = dir.File("whole"), run = dir.File("killed");
-        var first = CliProcess.Run(Timeout, TinyReferenceRun.With("--epochs", "1", "--out", whole));
+        var oneEpoch = TinyReferenceRun.With("--out", whole);
+        oneEpoch[Array.IndexOf(oneEpoch, "--epochs") + 1] = "1";
+        var first = CliProcess.Run(Timeout, oneEpoch);
         Assert.True(first.ExitCode == 0, first.Output + first.Error);
         Directory.CreateDirectory(run);
         foreach (var file in Directory.GetFiles(whole))
