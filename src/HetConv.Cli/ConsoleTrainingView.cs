@@ -52,7 +52,7 @@ internal sealed class ConsoleTrainingView : ITrainingObserver
 
     public void EpochDone(EpochMetrics m, int epochs)
     {
-        string line = Invariant(
+        string line = string.Create(CultureInfo.InvariantCulture,
             $"epoch {m.Epoch}/{epochs}  lr {m.LearningRate:G3}  train loss {m.TrainLoss:F4} acc {100 * m.TrainAccuracy:F2}%  " +
             $"test loss {m.TestLoss:F4} acc {100 * m.TestAccuracy:F2}%  {m.Seconds:F1} s  {m.ImagesPerSecond:F0} img/s");
         if (context is null)

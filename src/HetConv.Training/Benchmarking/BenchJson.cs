@@ -1,16 +1,16 @@
 using System.Text.Json;
-using HetConv.Files;
+using HetConv.Training;
 
 namespace HetConv.Benchmarking;
 
 /// <summary>
 /// The JSON of <c>hetconv bench --json</c>: one object per row, with what was timed, the best standard and HetConv
 /// variants (median milliseconds), the speedup, the FLOPs ratio, and every variant's median, 10th and 90th
-/// percentile. A number that is not finite is written as null.
+/// percentile, in the settings of every file a run writes (<see cref="TrainingOptions.Json"/>).
 /// </summary>
 public static class BenchJson
 {
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Converters = { new NonFiniteAsNull() } };
+    private static JsonSerializerOptions Indented => TrainingOptions.Json;
 
     public static string Models(IReadOnlyList<ModelBenchResult> rows) => JsonSerializer.Serialize(rows.Select(r => Row(r,
         ("model", r.Model), ("part", r.Options.ToString()), ("batch", r.Batch), ("mode", Name(r.Mode)))), Indented);

@@ -3,7 +3,8 @@ namespace HetConv.Files;
 /// <summary>
 /// Writes a file so that readers (and a kill at any moment) see either the old content or the new, never a
 /// mix: write a temporary file next to it, flush it to disk, then rename it over the target. A write that fails
-/// removes its temporary file, so nothing half-written is left beside the target.
+/// (a full disk, a read-only directory) removes the temporary file, leaves the old content as it was, and is
+/// reported as an <see cref="IOException"/> that names the file.
 /// </summary>
 public static class AtomicFile
 {
@@ -12,24 +13,25 @@ public static class AtomicFile
         string temporary = path + ".tmp";
         try
         {
-            using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
+            using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
             {
-                write(stream);
-                stream.Flush(flushToDisk: true);
+                using (var stream = WriteFault.Wrap(path, file))
+                    write(stream);
+                file.Flush(flushToDisk: true);
             }
             File.Move(temporary, path, overwrite: true);
         }
-        catch
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             try
             {
                 File.Delete(temporary);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            catch (Exception cleanup) when (cleanup is IOException or UnauthorizedAccessException)
             {
-                // the original fault is the one to report
+                // nothing more can be done where the file cannot be written in the first place
             }
-            throw;
+            throw new IOException($"cannot write {path}: {e.Message}", e);
         }
     }
 

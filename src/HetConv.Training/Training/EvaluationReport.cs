@@ -31,8 +31,6 @@ public sealed record EvaluationReport
     [JsonIgnore] public string? ResultPath { get; init; }
     [JsonIgnore] public string? PlotPath { get; init; }
 
-    /// <summary>The settings of <c>eval.json</c>: a run's files' (snake_case), with non-finite numbers as null.</summary>
-    public static JsonSerializerOptions Json { get; } = new(TrainingOptions.Json) { Converters = { new NonFiniteAsNull() } };
-
-    public string ToJson() => JsonSerializer.Serialize(this, Json);
+    /// <summary><c>eval.json</c>, in the settings of every file a run writes (<see cref="TrainingOptions.Json"/>).</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, TrainingOptions.Json);
 }

@@ -26,6 +26,14 @@ public sealed record LearningRateSchedule
     // PyTorch's OneCycleLR defaults: start at peak/25, end at start/1e4.
     private const double OneCycleDiv = 25, OneCycleFinalDiv = 1e4;
 
+    /// <summary>Milestones written as comma-separated epochs, e.g. <c>82,123</c>.</summary>
+    public static int[] ParseMilestones(string text) =>
+        text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(s => int.TryParse(s, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int v)
+                ? v
+                : throw new ArgumentException($"milestones '{text}' must be comma-separated epochs, e.g. 82,123."))
+            .ToArray();
+
     /// <summary>Checks the settings; a bad one gets an <see cref="ArgumentException"/> naming it.</summary>
     public void Validate()
     {

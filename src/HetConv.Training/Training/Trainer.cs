@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using HetConv.Data;
 using HetConv.Files;
+using HetConv.Layers.Execution;
 using HetConv.Profiling;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -13,7 +14,8 @@ namespace HetConv.Training;
 /// Trains a classifier with SGD (momentum, weight decay, a learning-rate schedule per batch) and writes the run
 /// directory: <c>config.json</c>, <c>metrics.csv</c>, <c>last.ckpt</c> and <c>best.ckpt</c> (by test accuracy),
 /// <c>loss.png</c>, <c>accuracy.png</c> and <c>summary.json</c>, all rewritten atomically after every epoch.
-/// A resumed run continues from <c>last.ckpt</c> with the same data order, augmentation and schedule.
+/// A resumed run continues from <c>last.ckpt</c> with the same data order, augmentation, random numbers and
+/// schedule, so that it ends bit for bit where the uninterrupted run would (given the same threads).
 /// </summary>
 public sealed class Trainer(ModelFactory modelFactory, ITrainingObserver? observer = null)
 {
@@ -27,30 +29,31 @@ public sealed class Trainer(ModelFactory modelFactory, ITrainingObserver? observ
 
     private readonly ITrainingObserver observer = observer ?? new SilentObserver();
 
-    /// <summary>Starts a new run in <paramref name="runDirectory"/>, which must not hold one already.</summary>
+    /// <summary>Starts a new run in <paramref name="runDirectory"/>, which it claims first (<see cref="RunDirectory.Claim"/>).</summary>
     public TrainingSummary Train(TrainingOptions options, ImageDataSet train, ImageDataSet test, string runDirectory, CancellationToken cancel = default)
     {
         options.Validate();
-        if (File.Exists(Path.Combine(runDirectory, LastCheckpoint)))
-            throw new IOException($"{runDirectory} already holds a run ({LastCheckpoint}); resume it or choose another output directory.");
-        Directory.CreateDirectory(runDirectory);
-        AtomicFile.WriteText(Path.Combine(runDirectory, ConfigFile), JsonSerializer.Serialize(options, TrainingOptions.Json));
+        RunDirectory.Claim(runDirectory);
         train = Limit(train, options.TrainLimit);
         test = Limit(test, options.TestLimit);
         return Loop(options, train, test, runDirectory, resumeFrom: null, cancel);
     }
 
-    /// <summary>Continues the run in <paramref name="runDirectory"/> from its last checkpoint.</summary>
-    public TrainingSummary Resume(string runDirectory, ImageDataSet train, ImageDataSet test, CancellationToken cancel = default)
+    /// <summary>
+    /// Continues the run in <paramref name="runDirectory"/> from its last checkpoint, with the
+    /// <paramref name="changes"/> a resumed run may make, which are recorded in config.json and the checkpoints.
+    /// </summary>
+    public TrainingSummary Resume(string runDirectory, ImageDataSet train, ImageDataSet test, ResumeChanges? changes = null, CancellationToken cancel = default)
     {
         string last = Path.Combine(runDirectory, LastCheckpoint);
         var state = Checkpoint.ReadState(last);
-        train = Limit(train, state.Options.TrainLimit);
-        test = Limit(test, state.Options.TestLimit);
-        if (train.Channels != state.InChannels || train.Height != state.Height || train.Width != state.Width || train.ClassCount != state.ClassNames.Length)
-            throw new DataFormatException(last,
-                $"was trained on {state.InChannels}x{state.Height}x{state.Width} images in {state.ClassNames.Length} classes; the data given is {train.Channels}x{train.Height}x{train.Width} in {train.ClassCount}.");
-        return Loop(state.Options, train, test, runDirectory, last, cancel);
+        var options = state.Options.ResumedWith(changes ?? new ResumeChanges(), state.EpochsDone);
+        train = Limit(train, options.TrainLimit);
+        test = Limit(test, options.TestLimit);
+        state.EnsureFits(train, last);
+        state.EnsureFits(test, last);
+        HetConvExecutions.Auto.Adopt(state.ExecutionChoices);
+        return Loop(options, train, test, runDirectory, last, cancel);
     }
 
     /// <summary>The run directory's options, for a caller that must load the data before resuming.</summary>
@@ -60,11 +63,13 @@ public sealed class Trainer(ModelFactory modelFactory, ITrainingObserver? observ
     private TrainingSummary Loop(TrainingOptions options, ImageDataSet train, ImageDataSet test, string runDirectory, string? resumeFrom, CancellationToken cancel)
     {
         var device = ParseDevice(options.Device);
+        if (options.Threads is { } threads) set_num_threads(threads);
         random.manual_seed(options.Seed);
-        using var model = modelFactory(options, train.Channels, train.ClassCount);
+        using var model = Build(options, train, resumeFrom);
         model.to(device);
         using var optimizer = optim.SGD(model.parameters(), options.Schedule.LearningRate, options.Momentum,
             weight_decay: options.WeightDecay, nesterov: options.Nesterov);
+        var (flops, parameters) = Cost(model, train);
 
         var normalization = ChannelNormalization.Of(train);
         var dataRandom = new SeededRandom(options.Seed);
@@ -78,13 +83,13 @@ public sealed class Trainer(ModelFactory modelFactory, ITrainingObserver? observ
             using var rngState = tensor(state.TorchRandomState, ScalarType.Byte);
             random.set_rng_state(rngState);
         }
+        // Written once the model is known to build (and, resumed, to load), so a refused resume changes nothing.
+        AtomicFile.WriteText(Path.Combine(runDirectory, ConfigFile), JsonSerializer.Serialize(options, TrainingOptions.Json));
 
         using var trainLoader = new BatchLoader(train, options.BatchSize, normalization, options.Augment ? Augmentation.Standard : null);
         // Test batches of the training size reuse the memory training already holds (a larger size makes the
         // allocator grow the heap on the first test passes).
         using var testLoader = new BatchLoader(test, options.BatchSize, normalization);
-        var profile = ModelProfiler.Profile(model, new long[] { train.Channels, train.Height, train.Width }, FlopConvention.Macs);
-        long parameters = profile.Params, flops = profile.FlopCount;
         int batches = trainLoader.BatchCount;
         observer.Starting(history.Count + 1, options.Epochs, batches);
 
@@ -107,6 +112,7 @@ public sealed class Trainer(ModelFactory modelFactory, ITrainingObserver? observ
                 EpochsDone = epoch,
                 DataRandomState = dataRandom.State,
                 TorchRandomState = torchRandom.data<byte>().ToArray(),
+                ExecutionChoices = HetConvExecutions.Auto.Choices.ToDictionary(c => c.Key, c => c.Value.Name),
                 Normalization = normalization,
                 InChannels = train.Channels,
                 Height = train.Height,
@@ -121,6 +127,37 @@ public sealed class Trainer(ModelFactory modelFactory, ITrainingObserver? observ
             observer.EpochDone(metrics, options.Epochs);
         }
         return WriteReports(runDirectory, options, history, train, test, flops, parameters, device);
+    }
+
+    private nn.Module<Tensor, Tensor> Build(TrainingOptions options, ImageDataSet train, string? resumeFrom)
+    {
+        try
+        {
+            return modelFactory(options, train.Channels, train.ClassCount);
+        }
+        catch (ArgumentException e) when (resumeFrom is not null)
+        {
+            throw new DataFormatException(resumeFrom, $"names a model this build cannot make ({options.Model}, conv {options.Conv ?? "default"}, part {options.Part ?? "1"}): {e.Message}", inner: e);
+        }
+    }
+
+    /// <summary>
+    /// Multiply-accumulates per image and parameters. The profiler's forward pass draws its input from torch's
+    /// generator, which is put back as it was, so that training draws the same numbers (dropout) whether the
+    /// run started here or resumed from a checkpoint.
+    /// </summary>
+    private static (long Flops, long Params) Cost(nn.Module<Tensor, Tensor> model, ImageDataSet train)
+    {
+        using var generator = random.get_rng_state();
+        try
+        {
+            var profile = ModelProfiler.Profile(model, new long[] { train.Channels, train.Height, train.Width }, FlopConvention.Macs);
+            return (profile.FlopCount, profile.Params);
+        }
+        finally
+        {
+            random.set_rng_state(generator);
+        }
     }
 
     private (double Loss, double Accuracy, double LastRate) TrainEpoch(nn.Module<Tensor, Tensor> model, SGD optimizer, BatchLoader loader,

@@ -13,7 +13,10 @@ public sealed record TrainingOptions
     public string? Conv { get; init; }
 
     /// <summary>HetConv's part P, or C for per-channel (null: the model's own convolutions).</summary>
-    public string? Part { get; init; } = "4";
+    public string? Part { get; init; } = DefaultPart;
+
+    /// <summary>The part a run takes when none is given and the convolution is HetConv (named or by default).</summary>
+    public const string DefaultPart = "4";
 
     /// <summary>GWC's groups, for conv gwc-pwc.</summary>
     public int? Groups { get; init; }
@@ -43,6 +46,35 @@ public sealed record TrainingOptions
     public long Seed { get; init; } = 1;
     public string Device { get; init; } = "cpu";
 
+    /// <summary>libtorch's CPU threads (null: one per core). A resumed run keeps them unless told otherwise.</summary>
+    public int? Threads { get; init; }
+
+    /// <summary>
+    /// The part for a run given <paramref name="conv"/> and <paramref name="part"/> on the command line: the part
+    /// given, else <see cref="DefaultPart"/> when the convolution is HetConv (named, or by default), else none.
+    /// </summary>
+    public static string? PartFor(string? conv, string? part) =>
+        part ?? (conv is null || conv.Trim().Equals("hetconv", StringComparison.OrdinalIgnoreCase) ? DefaultPart : null);
+
+    /// <summary>
+    /// These options with what a resumed run may change: more (or fewer, but not fewer than done) epochs, the data
+    /// directory (the same data moved), the device and the threads. The rest define the run and stay.
+    /// </summary>
+    public TrainingOptions ResumedWith(ResumeChanges changes, int epochsDone)
+    {
+        if (changes.Epochs is { } epochs && epochs <= epochsDone)
+            throw new ArgumentException($"the run has already finished {epochsDone} epochs; to train more, ask for more than {epochsDone} (got {epochs}).");
+        var resumed = this with
+        {
+            Epochs = changes.Epochs ?? Epochs,
+            DataDirectory = changes.DataDirectory is { } data ? Path.GetFullPath(data) : DataDirectory,
+            Device = changes.Device ?? Device,
+            Threads = changes.Threads ?? Threads,
+        };
+        resumed.Validate();
+        return resumed;
+    }
+
     public void Validate()
     {
         if (Epochs < 1) throw new ArgumentException($"epochs must be >= 1; got {Epochs}.");
@@ -52,14 +84,22 @@ public sealed record TrainingOptions
         if (!(Momentum is >= 0 and < 1)) throw new ArgumentException($"momentum must be in [0, 1); got {Momentum}.");
         if (Nesterov && Momentum == 0) throw new ArgumentException("Nesterov momentum needs a momentum > 0.");
         if (!(WeightDecay >= 0) || !double.IsFinite(WeightDecay)) throw new ArgumentException($"weight decay must be >= 0; got {WeightDecay}.");
+        if (Threads is < 1) throw new ArgumentException($"threads must be >= 1; got {Threads}.");
         Schedule.Validate();
     }
 
-    /// <summary>The JSON settings of every file a run writes: snake_case names, enums as names, indented.</summary>
+    /// <summary>
+    /// The JSON settings of every file a run writes: snake_case names, enums as names, indented; a number that is
+    /// not finite (a loss that overflowed) is written as the string "NaN", "Infinity" or "-Infinity" and read back.
+    /// </summary>
     public static JsonSerializerOptions Json { get; } = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
         WriteIndented = true,
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
     };
 }
+
+/// <summary>What <c>--resume</c> may change in a run (null: keep the run's own).</summary>
+public sealed record ResumeChanges(int? Epochs = null, string? DataDirectory = null, string? Device = null, int? Threads = null);

@@ -16,11 +16,18 @@ internal sealed class CliProcess : IDisposable
     private readonly StringBuilder stderr = new();
     private readonly List<string> lines = new();
 
-    public CliProcess(params string[] args) : this(Array.Empty<string>(), args)
+    public CliProcess(params string[] args) : this(Array.Empty<string>(), null, args)
     {
     }
 
-    public CliProcess(string[] prefix, string[] args)
+    /// <summary>With extra environment variables (e.g. the writer's fault injection).</summary>
+    public CliProcess(IReadOnlyDictionary<string, string>? environment, params string[] args)
+        : this(Array.Empty<string>(), environment, args)
+    {
+    }
+
+    /// <summary>Run under <paramref name="prefix"/> (a command and its arguments that run the rest), with extra environment variables.</summary>
+    public CliProcess(string[] prefix, IReadOnlyDictionary<string, string>? environment, string[] args)
     {
         string cli = Environment.GetEnvironmentVariable("HETCONV_CLI") is { Length: > 0 } other
             ? other
@@ -37,6 +44,8 @@ internal sealed class CliProcess : IDisposable
         };
         foreach (var p in prefix.Skip(1)) start.ArgumentList.Add(p);
         if (prefix.Length > 0) start.ArgumentList.Add(host);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+            start.Environment[name] = value;
         start.ArgumentList.Add("exec");
         start.ArgumentList.Add(cli);
         foreach (var a in args) start.ArgumentList.Add(a);
@@ -108,6 +117,13 @@ internal sealed class CliProcess : IDisposable
         process.WaitForExit();
     }
 
+    /// <summary>SIGINT, as Ctrl+C on a terminal sends.</summary>
+    public void Interrupt()
+    {
+        using var kill = Process.Start("kill", new[] { "-s", "INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        kill.WaitForExit();
+    }
+
     /// <summary>Runs to the end and returns the exit code with both outputs.</summary>
     public static (int ExitCode, string Output, string Error) Run(TimeSpan timeout, params string[] args) =>
         RunUnder(Array.Empty<string>(), timeout, args);
@@ -115,7 +131,7 @@ internal sealed class CliProcess : IDisposable
     /// <summary>Runs to the end under <paramref name="prefix"/> (a command and its arguments that run the rest).</summary>
     public static (int ExitCode, string Output, string Error) RunUnder(string[] prefix, TimeSpan timeout, params string[] args)
     {
-        using var child = new CliProcess(prefix, args);
+        using var child = new CliProcess(prefix, null, args);
         int code = child.WaitForExit(timeout);
         return (code, child.Output, child.Error);
     }

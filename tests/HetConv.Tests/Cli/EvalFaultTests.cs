@@ -6,7 +6,7 @@ using HetConv.Training;
 namespace HetConv.Tests.Cli;
 
 /// <summary>
-/// <c>hetconv eval</c> on a small checkpoint: results that JSON cannot hold as numbers are written, as null; a bad
+/// <c>hetconv eval</c> on a small checkpoint: results that JSON cannot hold as numbers are written as "NaN" or "Infinity"; a bad
 /// <c>--out</c> is refused before any work; a checkpoint whose tensors do not fit its model is named clearly.
 /// </summary>
 public class EvalFaultTests(SmallCheckpoint checkpoint) : IClassFixture<SmallCheckpoint>
@@ -17,14 +17,14 @@ public class EvalFaultTests(SmallCheckpoint checkpoint) : IClassFixture<SmallChe
         CliProcess.RunUnder(prefix, Timeout, new[] { "eval", "--checkpoint", checkpoint.Path, "--threads", "1" }.Concat(args).ToArray());
 
     [Fact]
-    public void A_subset_missing_a_class_writes_eval_json_with_null_for_that_class()
+    public void A_subset_missing_a_class_writes_eval_json_with_nan_for_that_class()
     {
         using var dir = new TempDirectory();
         var r = Eval([], "--limit", "10", "--out", dir.Path);
         Assert.True(r.ExitCode == 0, r.Output + r.Error);
         using var json = JsonDocument.Parse(File.ReadAllText(dir.File(Evaluator.ResultFile)));
         var perClass = json.RootElement.GetProperty("class_accuracy");
-        Assert.Equal(JsonValueKind.Null, perClass.GetProperty("9").ValueKind);
+        Assert.Equal("NaN", perClass.GetProperty("9").GetString());
         foreach (int c in Enumerable.Range(0, 9))
             Assert.InRange(perClass.GetProperty($"{c}").GetDouble(), 0, 1);
         var confusion = json.RootElement.GetProperty("confusion").EnumerateArray().Select(row => row.EnumerateArray().Sum(v => v.GetInt64())).ToArray();

@@ -111,4 +111,106 @@ public class CheckpointTests
         Assert.Equal(2, Checkpoint.ReadState(dir.File("c.ckpt")).EpochsDone);
         Assert.Equal(new[] { "c.ckpt" }, Directory.GetFiles(dir.Path).Select(Path.GetFileName));
     }
+
+    /// <summary>A saved checkpoint's bytes with its model data starting after the JSON header.</summary>
+    private static (string Path, byte[] Bytes) Saved(TempDirectory dir)
+    {
+        var (model, optimizer) = Trained(1);
+        string path = dir.File("c.ckpt");
+        Checkpoint.Save(path, State(1), model, optimizer);
+        return (path, File.ReadAllBytes(path));
+    }
+
+    public static TheoryData<string> Damages => new() { "flipped bit", "NaN bytes", "truncated", "one byte added" };
+
+    [Theory]
+    [MemberData(nameof(Damages))]
+    public void Damage_inside_the_tensor_data_is_a_one_line_error_naming_the_file(string damage)
+    {
+        using var dir = new TempDirectory();
+        var (path, bytes) = Saved(dir);
+        // Two thirds in: inside the model's tensors (the JSON header is a few hundred bytes of the file's thousands).
+        int at = bytes.Length * 2 / 3;
+        Assert.True(at > 2000, $"the checkpoint is only {bytes.Length} bytes");
+        var damaged = damage switch
+        {
+            "flipped bit" => bytes.ToArray(),
+            "NaN bytes" => bytes.ToArray(),
+            "truncated" => bytes[..at],
+            _ => bytes.Append((byte)0).ToArray(),
+        };
+        if (damage == "flipped bit") damaged[at] ^= 0x10;
+        if (damage == "NaN bytes") BitConverter.GetBytes(float.NaN).CopyTo(damaged, at & ~3);
+        Assert.NotEqual(bytes, damaged);
+        File.WriteAllBytes(path, damaged);
+
+        foreach (var load in new Action[] { () => Checkpoint.ReadState(path), () => Checkpoint.Restore(path, new TinyNet(1, 2)) })
+        {
+            var e = Assert.Throws<DataFormatException>(load);
+            Assert.StartsWith(path + ":", e.Message);
+            Assert.Contains(damage == "truncated" || damage == "one byte added" ? "damaged or truncated" : "checksum", e.Message);
+            Assert.DoesNotContain("\n", e.Message);
+        }
+    }
+
+    [Fact]
+    public void A_checkpoint_of_another_format_version_is_refused_by_number()
+    {
+        using var dir = new TempDirectory();
+        var (path, bytes) = Saved(dir);
+        BitConverter.GetBytes(1).CopyTo(bytes, 8);   // after the 8-byte magic number
+        File.WriteAllBytes(path, bytes);
+        var e = Assert.Throws<DataFormatException>(() => Checkpoint.ReadState(path));
+        Assert.Contains("checkpoint format 1; this build reads format 2", e.Message);
+    }
+
+    [Fact]
+    public void Every_byte_is_covered_by_the_checksum()
+    {
+        using var dir = new TempDirectory();
+        var (path, bytes) = Saved(dir);
+        var random = new Random(7);
+        // A flip in the header, the JSON, the tensors, the optimizer's state or the checksum itself.
+        foreach (int at in new[] { 0, 9, 14, 200, bytes.Length / 2, bytes.Length - 40, bytes.Length - 1 }.Concat(Enumerable.Range(0, 8).Select(_ => random.Next(bytes.Length))))
+        {
+            var damaged = bytes.ToArray();
+            damaged[at] ^= 0x01;
+            File.WriteAllBytes(path, damaged);
+            Assert.Throws<DataFormatException>(() => Checkpoint.ReadState(path));
+        }
+    }
+
+    [Fact]
+    public void A_failed_write_leaves_the_previous_file_whole_and_no_temporary_file()
+    {
+        using var dir = new TempDirectory();
+        var (path, bytes) = Saved(dir);
+        var e = Assert.Throws<IOException>(() => HetConv.Files.AtomicFile.Write(path, stream =>
+        {
+            stream.Write(new byte[5000]);
+            throw new IOException("No space left on device");
+        }));
+        Assert.Contains(path, e.Message);
+        Assert.Contains("No space left on device", e.Message);
+        Assert.Equal(bytes, File.ReadAllBytes(path));
+        Assert.Equal(new[] { "c.ckpt" }, Directory.GetFiles(dir.Path).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public void Non_finite_metrics_are_written_and_read_back()
+    {
+        using var dir = new TempDirectory();
+        var (model, optimizer) = Trained(1);
+        var history = new List<EpochMetrics> { new(1, 50, double.PositiveInfinity, 0.1, double.NaN, 0.1, 1, 2, 3), new(2, 50, 1e300, 0.1, double.NegativeInfinity, 0.1, 1, 2, 3) };
+        var state = State(2) with { History = history };
+        Checkpoint.Save(dir.File("c.ckpt"), state, model, optimizer);
+        Assert.Equal(history, Checkpoint.ReadState(dir.File("c.ckpt")).History);
+
+        HetConv.Training.MetricsCsv.Write(dir.File("m.csv"), history);
+        Assert.Equal(history.Select(m => (m.TrainLoss, m.TestLoss)), MetricsCsv.Read(dir.File("m.csv")).Select(m => (m.TrainLoss, m.TestLoss)));
+
+        string json = System.Text.Json.JsonSerializer.Serialize(history[0], TrainingOptions.Json);
+        Assert.Contains("\"test_loss\": \"NaN\"", json);
+        Assert.Contains("\"train_loss\": \"Infinity\"", json);
+    }
 }

@@ -160,9 +160,163 @@ public class TrainerTests
     {
         using var dir = new TempDirectory();
         File.WriteAllText(Path.Combine(dir.Path, Trainer.LastCheckpoint), "a previous run");
-        var e = Assert.Throws<IOException>(() =>
+        var e = Assert.ThrowsAny<IOException>(() =>
             new Trainer(TinyNet.Factory).Train(Options(100, 100, 1, 50), FashionMnistSubset.Train, FashionMnistSubset.Test, dir.Path));
         Assert.Contains("resume", e.Message);
         Assert.Equal("a previous run", File.ReadAllText(Path.Combine(dir.Path, Trainer.LastCheckpoint)));
+    }
+
+    /// <summary>TinyNet with dropout on its input: every training batch draws from torch's generator.</summary>
+    private sealed class DropoutNet : nn.Module<Tensor, Tensor>
+    {
+        private readonly TorchSharp.Modules.Dropout dropout = nn.Dropout(0.2);
+        private readonly TinyNet inner;
+
+        public DropoutNet(int inChannels, int classes) : base(nameof(DropoutNet))
+        {
+            inner = new TinyNet(inChannels, classes);
+            RegisterComponents();
+        }
+
+        public static ModelFactory Factory { get; } = (_, inChannels, classes) => new DropoutNet(inChannels, classes);
+
+        public override Tensor forward(Tensor input) => inner.call(dropout.call(input));
+    }
+
+    /// <summary>
+    /// The two runs' last checkpoints hold the same history (losses, accuracies, rates), the same generators'
+    /// states and bit for bit the same parameters and buffers.
+    /// </summary>
+    private static void AssertSameRun(string expectedRun, string actualRun, string what)
+    {
+        string expectedPath = Path.Combine(expectedRun, Trainer.LastCheckpoint), actualPath = Path.Combine(actualRun, Trainer.LastCheckpoint);
+        var expected = Checkpoint.ReadState(expectedPath);
+        var actual = Checkpoint.ReadState(actualPath);
+        Assert.Equal(expected.History.Select(m => (m.Epoch, m.LearningRate, m.TrainLoss, m.TrainAccuracy, m.TestLoss, m.TestAccuracy)),
+            actual.History.Select(m => (m.Epoch, m.LearningRate, m.TrainLoss, m.TrainAccuracy, m.TestLoss, m.TestAccuracy)));
+        Assert.Equal(expected.TorchRandomState, actual.TorchRandomState);
+        Assert.Equal(expected.DataRandomState, actual.DataRandomState);
+        using var a = new DropoutNet(1, 10);
+        using var b = new DropoutNet(1, 10);
+        Checkpoint.Restore(expectedPath, a);
+        Checkpoint.Restore(actualPath, b);
+        var expectedTensors = a.state_dict();
+        var actualTensors = b.state_dict();
+        Assert.Equal(expectedTensors.Keys, actualTensors.Keys);
+        Assert.NotEmpty(expectedTensors);
+        foreach (var (name, tensor) in expectedTensors)
+            Assert.True(tensor.equal(actualTensors[name]).all().item<bool>(), $"{what}: {name} differs from the uninterrupted run's");
+    }
+
+    [Fact]
+    public void Stopped_at_random_batches_and_resumed_a_model_with_dropout_ends_bit_for_bit_as_the_uninterrupted_run()
+    {
+        var options = Options(400, 100, epochs: 3, batch: 25) with { Model = "dropout" };   // 16 batches per epoch
+        using var whole = new TempDirectory();
+        new Trainer(DropoutNet.Factory).Train(options, FashionMnistSubset.Train, FashionMnistSubset.Test, whole.Path);
+
+        var random = new Random(2026);
+        for (int trial = 0; trial < 3; trial++)
+        {
+            // The first trial stops twice. Stops in epochs 2 and 3 (epoch 1 has no checkpoint to resume from) and
+            // before an epoch's last batch (a stop asked for there is seen only at the next batch).
+            var stops = Enumerable.Range(0, trial == 0 ? 2 : 1).Select(_ => (Epoch: random.Next(2, 4), Batch: random.Next(1, 16)))
+                .OrderBy(s => s).ToList();
+            string what = $"stopped at (epoch, batch) {string.Join(" then ", stops)}";
+            using var stopped = new TempDirectory();
+            bool started = false;
+            foreach (var (epoch, batch) in stops)
+            {
+                using var cancel = new CancellationTokenSource();
+                var interrupter = new Interrupter(epoch, batch, cancel);
+                Assert.ThrowsAny<OperationCanceledException>(() =>
+                {
+                    if (!started)
+                        new Trainer(DropoutNet.Factory, interrupter).Train(options, FashionMnistSubset.Train, FashionMnistSubset.Test, stopped.Path, cancel.Token);
+                    else
+                        new Trainer(DropoutNet.Factory, interrupter).Resume(stopped.Path, FashionMnistSubset.Train, FashionMnistSubset.Test, cancel: cancel.Token);
+                });
+                started = true;
+            }
+            new Trainer(DropoutNet.Factory).Resume(stopped.Path, FashionMnistSubset.Train, FashionMnistSubset.Test);
+            AssertSameRun(whole.Path, stopped.Path, what);
+        }
+    }
+
+    [Fact]
+    public void A_checkpoint_write_that_fails_midway_keeps_the_previous_one_and_the_resumed_run_ends_bit_for_bit_the_same()
+    {
+        var options = Options(200, 50, epochs: 3, batch: 25) with { Model = "dropout" };
+        using var whole = new TempDirectory();
+        new Trainer(DropoutNet.Factory).Train(options, FashionMnistSubset.Train, FashionMnistSubset.Test, whole.Path);
+
+        using var failed = new TempDirectory();
+        try
+        {
+            HetConv.Files.WriteFault.Inject($"{Trainer.LastCheckpoint}:2:full");   // the disk fills during epoch 2's checkpoint
+            var e = Assert.Throws<IOException>(() =>
+                new Trainer(DropoutNet.Factory).Train(options, FashionMnistSubset.Train, FashionMnistSubset.Test, failed.Path));
+            Assert.Contains(Path.Combine(failed.Path, Trainer.LastCheckpoint), e.Message);
+            Assert.Contains("No space left on device", e.Message);
+        }
+        finally
+        {
+            HetConv.Files.WriteFault.Inject(null);
+        }
+        Assert.Equal(1, Checkpoint.ReadState(Path.Combine(failed.Path, Trainer.LastCheckpoint)).EpochsDone);
+        Assert.Empty(Directory.GetFiles(failed.Path, "*.tmp"));
+
+        new Trainer(DropoutNet.Factory).Resume(failed.Path, FashionMnistSubset.Train, FashionMnistSubset.Test);
+        AssertSameRun(whole.Path, failed.Path, "after a failed write");
+    }
+
+    [Fact]
+    public void A_resumed_run_may_train_more_epochs_and_records_them()
+    {
+        var options = Options(100, 50, epochs: 2, batch: 50);
+        using var dir = new TempDirectory();
+        new Trainer(TinyNet.Factory).Train(options, FashionMnistSubset.Train, FashionMnistSubset.Test, dir.Path);
+        var e = Assert.Throws<ArgumentException>(() =>
+            new Trainer(TinyNet.Factory).Resume(dir.Path, FashionMnistSubset.Train, FashionMnistSubset.Test, new ResumeChanges(Epochs: 2)));
+        Assert.Contains("already finished 2 epochs", e.Message);
+
+        var summary = new Trainer(TinyNet.Factory).Resume(dir.Path, FashionMnistSubset.Train, FashionMnistSubset.Test, new ResumeChanges(Epochs: 3, Threads: 1));
+        Assert.Equal((3, 3), (summary.Epochs, summary.EpochsPlanned));
+        var config = JsonSerializer.Deserialize<TrainingOptions>(File.ReadAllText(Path.Combine(dir.Path, Trainer.ConfigFile)), TrainingOptions.Json)!;
+        Assert.Equal(options with { Epochs = 3, Threads = 1 }, config with { Schedule = options.Schedule });
+        var state = Checkpoint.ReadState(Path.Combine(dir.Path, Trainer.LastCheckpoint));
+        Assert.Equal((3, 3, 1), (state.EpochsDone, state.Options.Epochs, state.Options.Threads));
+    }
+
+    [Fact]
+    public void A_second_run_into_a_claimed_directory_is_refused_and_the_first_run_config_stays()
+    {
+        using var dir = new TempDirectory();
+        var first = Options(100, 50, epochs: 1, batch: 50);
+        new Trainer(TinyNet.Factory).Train(first, FashionMnistSubset.Train, FashionMnistSubset.Test, dir.Path);
+        string config = File.ReadAllText(Path.Combine(dir.Path, Trainer.ConfigFile));
+        var e = Assert.Throws<RunDirectoryException>(() =>
+            new Trainer(TinyNet.Factory).Train(first with { Seed = 99 }, FashionMnistSubset.Train, FashionMnistSubset.Test, dir.Path));
+        Assert.True(e.InUse);
+        Assert.Equal(config, File.ReadAllText(Path.Combine(dir.Path, Trainer.ConfigFile)));
+    }
+
+    [Fact]
+    public void Resuming_into_a_model_that_no_longer_matches_the_checkpoint_names_the_file()
+    {
+        using var dir = new TempDirectory();
+        new Trainer(TinyNet.Factory).Train(Options(100, 50, epochs: 1, batch: 50) with { Epochs = 1 }, FashionMnistSubset.Train, FashionMnistSubset.Test, dir.Path);
+        string last = Path.Combine(dir.Path, Trainer.LastCheckpoint);
+        var changes = new ResumeChanges(Epochs: 2);
+
+        ModelFactory otherShape = (_, inChannels, _) => new TinyNet(inChannels, 5);
+        var e = Assert.Throws<DataFormatException>(() => new Trainer(otherShape).Resume(dir.Path, FashionMnistSubset.Train, FashionMnistSubset.Test, changes));
+        Assert.StartsWith($"{last}: cannot be loaded into a tiny", e.Message);
+
+        ModelFactory unknown = (_, _, _) => throw new ArgumentException("unknown model 'tiny'");
+        e = Assert.Throws<DataFormatException>(() => new Trainer(unknown).Resume(dir.Path, FashionMnistSubset.Train, FashionMnistSubset.Test, changes));
+        Assert.StartsWith($"{last}: names a model this build cannot make", e.Message);
+        Assert.Equal(1, Checkpoint.ReadState(last).EpochsDone);
+        Assert.Contains("\"epochs\": 1,", File.ReadAllText(Path.Combine(dir.Path, Trainer.ConfigFile)));
     }
 }

@@ -27,6 +27,17 @@ public sealed class AutoExecution : IHetConvExecution
     public Tensor ForwardAddRelu(HetConv2d layer, Tensor input, Tensor residual) =>
         Choose(layer, input).ForwardAddRelu(layer, input, residual);
 
+    /// <summary>
+    /// Takes earlier choices (key to strategy name, as <see cref="Choices"/> lists them) instead of measuring again,
+    /// so that a process continuing another's work (a resumed training run) computes with the same kernels, and so
+    /// sums in the same order, bit for bit.
+    /// </summary>
+    public void Adopt(IReadOnlyDictionary<string, string> earlier)
+    {
+        foreach (var (key, name) in earlier)
+            choices[key] = HetConvExecutions.Parse(name);
+    }
+
     public IHetConvExecution Choose(HetConv2d layer, Tensor input)
     {
         bool training = layer.NeedsAutograd(input);
