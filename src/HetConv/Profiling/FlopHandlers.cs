@@ -39,8 +39,7 @@ public static class FlopHandlers
         [typeof(HetConv2d)] = (m, _, output) =>
         {
             var het = (HetConv2d)m;
-            double k2 = het.KernelSize * het.KernelSize, p = het.Part;
-            return Numel(output) * ((double)het.InChannels * k2 + 1) * (1 / p + (1 - 1 / p) / k2);
+            return Numel(output) * ((double)het.InChannels * het.KernelSize * het.KernelSize + 1) * PaperCostRatio(het.Part, het.KernelSize);
         },
         [typeof(TorchSharp.Modules.Linear)] = LinearMacs,
     };
@@ -51,6 +50,13 @@ public static class FlopHandlers
         FlopConvention.Paper => Paper,
         _ => throw new ArgumentOutOfRangeException(nameof(convention), convention, "unknown FLOP convention"),
     };
+
+    /// <summary>
+    /// The paper's cost of a HetConv layer against the standard convolution it replaces, 1/P + (1 - 1/P)/K^2: the
+    /// share 1/P of KxK kernels at full cost, the rest at one tap of K^2.
+    /// </summary>
+    public static double PaperCostRatio(double part, int kernelSize) =>
+        1 / part + (1 - 1 / part) / ((double)kernelSize * kernelSize);
 
     private static double LinearMacs(nn.Module m, long[] _, long[] output) =>
         Numel(output) * (double)((TorchSharp.Modules.Linear)m).in_features;
