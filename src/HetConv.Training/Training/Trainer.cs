@@ -112,7 +112,7 @@ public sealed class Trainer(ModelFactory modelFactory, ITrainingObserver? observ
                 EpochsDone = epoch,
                 DataRandomState = dataRandom.State,
                 TorchRandomState = torchRandom.data<byte>().ToArray(),
-                ExecutionChoices = HetConvExecutions.Auto.Choices.ToDictionary(c => c.Key, c => c.Value.Name),
+                ExecutionChoices = HetConvExecutions.Auto.Choices.ToDictionary(c => c.Key.ToString(), c => c.Value.Name),
                 Normalization = normalization,
                 InChannels = train.Channels,
                 Height = train.Height,

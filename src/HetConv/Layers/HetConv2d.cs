@@ -82,9 +82,10 @@ public sealed class HetConv2d : torch.nn.Module<Tensor, Tensor>
     /// <summary>
     /// Weights a strategy derived from the parameters (e.g. packed for a kernel), kept while the layer is in eval
     /// mode. The strategy checks them against the parameters' current values before use; switching mode, loading
-    /// a state dict and the methods of this class that change weights drop them at once.
+    /// a state dict and the methods of this class that change weights drop them at once. Shared by concurrent
+    /// calls, each of which keeps the weights it uses alive until it returns.
     /// </summary>
-    internal IDisposable? DerivedWeights { get; set; }
+    internal DerivedWeightsCache DerivedWeights { get; } = new();
 
     /// <summary>
     /// Whether eval-mode derived weights are used without checking them against the parameters on every call.
@@ -103,11 +104,7 @@ public sealed class HetConv2d : torch.nn.Module<Tensor, Tensor>
     /// </summary>
     public bool ReluOutput { get; set; }
 
-    public void InvalidateDerivedWeights()
-    {
-        DerivedWeights?.Dispose();
-        DerivedWeights = null;
-    }
+    public void InvalidateDerivedWeights() => DerivedWeights.Clear();
 
     public override void train(bool train = true)
     {
@@ -143,15 +140,21 @@ public sealed class HetConv2d : torch.nn.Module<Tensor, Tensor>
     /// <summary>
     /// relu(this(input) + residual): a residual block's last convolution with its shortcut addition and ReLU, which
     /// the fused kernel applies as it stores its output (inference without autograd) instead of in two more passes.
-    /// Called directly, not through <c>call()</c>, so module hooks do not see it. Not for a layer with
-    /// <see cref="ReluOutput"/>, whose ReLU would come before the addition.
+    /// Runs the module's hooks as <c>call()</c> does, so a profiler sees this convolution like any other: pre-hooks
+    /// may replace the input; post-hooks see it and the stored output (the convolution's shape) and may replace that.
+    /// Not for a layer with <see cref="ReluOutput"/>, whose ReLU would come before the addition.
     /// </summary>
     public Tensor ForwardAddRelu(Tensor input, Tensor residual)
     {
         if (ReluOutput)
             throw new InvalidOperationException("ForwardAddRelu applies ReLU after the addition; this layer has ReluOutput set, which applies it before.");
+        foreach (var hook in module_pre_hooks.Values) hook(this);
+        foreach (var hook in pre_hooks.Values) input = hook(this, input) ?? input;
         CheckInput(input);
-        return Execution.ForwardAddRelu(this, input, residual);
+        var output = Execution.ForwardAddRelu(this, input, residual);
+        foreach (var hook in post_hooks.Values) output = hook(this, input, output) ?? output;
+        foreach (var hook in module_post_hooks.Values) hook(this);
+        return output;
     }
 
     /// <summary>

@@ -74,11 +74,6 @@ public sealed class HetConvPattern
     /// <summary>Number of filters in KxK group g: the size of residue class g among 0..N-1.</summary>
     public int FiltersInGroup(int g) => (OutChannels - g + Part - 1) / Part;
 
-    public int GroupOf(int filter) => groupOfFilter[filter];
-
-    /// <summary>Input channels (ascending) on which the given group's filters have KxK kernels.</summary>
-    public IReadOnlyList<int> GroupChannels(int group) => groupChannels[group];
-
     /// <summary>Input channels (ascending) on which filter n has KxK kernels.</summary>
     public IReadOnlyList<int> KxkChannels(int filter) => groupChannels[groupOfFilter[filter]];
 
@@ -88,8 +83,6 @@ public sealed class HetConvPattern
         var kxk = KxkChannels(filter);
         return Enumerable.Range(0, InChannels).Where(m => !kxk.Contains(m)).ToArray();
     }
-
-    public bool IsKxk(int filter, int channel) => KxkChannels(filter).Contains(channel);
 
     /// <summary>
     /// Input channel order that makes every group's channels contiguous (group 0 first), so that one grouped

@@ -42,8 +42,6 @@ public static class ModelZoo
     private static readonly Dictionary<string, ZooEntry> byName =
         entries.ToDictionary(e => e.Name, StringComparer.OrdinalIgnoreCase);
 
-    public static IReadOnlyList<ZooEntry> Entries => entries;
-
     public static IEnumerable<string> Names => entries.Select(e => e.Name);
 
     /// <summary>The entry of that name (case-insensitive); an unknown name lists the known ones.</summary>

@@ -9,9 +9,13 @@ namespace HetConv.Profiling;
 public static class ModelProfiler
 {
     /// <summary>
-    /// Profiles <paramref name="model"/> on a random input of shape <paramref name="input"/> ([C, H, W] means batch
-    /// 1). Runs in evaluation mode without gradients on the model's device and restores its training mode.
+    /// Profiles <paramref name="model"/> on an input of zeros of shape <paramref name="input"/> ([C, H, W] means
+    /// batch 1). Runs in evaluation mode without gradients on the model's device and restores its training mode.
     /// </summary>
+    /// <remarks>
+    /// Counts come from shapes alone, so the input is zeros: a random one would draw from torch's global generator,
+    /// and a training run that profiles its model on resuming would then draw differently from one never stopped.
+    /// </remarks>
     public static ModelProfile Profile(nn.Module<Tensor, Tensor> model, long[] input, FlopConvention convention) =>
         Profile(model, input, new[] { convention })[0];
 
@@ -48,7 +52,7 @@ public static class ModelProfiler
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
             var first = model.parameters().FirstOrDefault();
-            model.call(randn(batched, dtype: first?.dtype ?? ScalarType.Float32, device: first?.device ?? CPU));
+            model.call(zeros(batched, dtype: first?.dtype ?? ScalarType.Float32, device: first?.device ?? CPU));
         }
         finally
         {

@@ -67,7 +67,7 @@ internal sealed class FusedNhwcExecution : IHetConvExecution
         ForwardCallsOnThisThread++;
         using var scope = NewDisposeScope();
         // In eval mode the packing is done once; in training the weights change every step.
-        var packed = layer.training ? PackedHetConvWeights.From(layer, torch.get_num_threads()) : CachedPack(layer);
+        using var packed = layer.training ? PackedHetConvWeights.From(layer, torch.get_num_threads()) : CachedPack(layer);
         var nhwc = input.permute(0, 2, 3, 1).contiguous();
         var g = new ConvGeometry((int)input.shape[0], (int)input.shape[2], (int)input.shape[3], layer.InChannels,
             layer.OutChannels, layer.KernelSize, layer.Stride, layer.Padding, layer.Part);
@@ -82,20 +82,14 @@ internal sealed class FusedNhwcExecution : IHetConvExecution
             HetConvNhwcKernel.Forward((float*)x, (float*)y, packed.Centre, packed.OffCentre, packed.Bias, g,
                 torch.get_num_threads(), new OutputEpilogue(relu, (float*)r));
         }
-        if (layer.training) packed.Dispose();
         return output.permute(0, 3, 1, 2).MoveToOuterDisposeScope();
     }
 
-    private static PackedHetConvWeights CachedPack(HetConv2d layer)
-    {
-        if (layer.DerivedWeights is PackedHetConvWeights cached && (layer.TrustDerivedWeights || cached.PackedFrom(layer)))
-            return cached;
-        layer.InvalidateDerivedWeights();
-        var packed = PackedHetConvWeights.From(layer, torch.get_num_threads());
-        if (!layer.TrustDerivedWeights) packed.SourceFingerprint = PackedHetConvWeights.Fingerprint(layer);
-        layer.DerivedWeights = packed;
-        return packed;
-    }
+    /// <summary>The layer's cached packing, checked (unless trusted) or packed anew; the caller disposes its reference.</summary>
+    private static PackedHetConvWeights CachedPack(HetConv2d layer) =>
+        layer.DerivedWeights.Get(
+            cached => layer.TrustDerivedWeights || cached.PackedFrom(layer),
+            () => PackedHetConvWeights.From(layer, torch.get_num_threads(), fingerprint: !layer.TrustDerivedWeights));
 }
 
 /// <summary>

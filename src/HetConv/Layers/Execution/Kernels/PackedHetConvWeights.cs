@@ -13,7 +13,7 @@ namespace HetConv.Layers.Execution.Kernels;
 /// KxK kernels' other taps in row-major tap order. Packed by plain loops over the parameters' memory: a dozen
 /// libtorch calls would cost more than the packing itself on small layers, for every training step.
 /// </summary>
-internal sealed class PackedHetConvWeights : IDisposable
+internal sealed class PackedHetConvWeights : SharedWeights
 {
     private PackedHetConvWeights(int filters, int channels, int kxkPerFilter, int kernelSize)
     {
@@ -37,11 +37,15 @@ internal sealed class PackedHetConvWeights : IDisposable
     public int OffCentreLength { get; }
     public int BiasLength { get; }
 
-    /// <summary>The layer's forward weights.</summary>
-    public static unsafe PackedHetConvWeights From(HetConv2d layer, int threads)
+    /// <summary>
+    /// The layer's forward weights; with <paramref name="fingerprint"/>, their <see cref="SourceFingerprint"/> too
+    /// (taken first, so a change made meanwhile shows as a mismatch).
+    /// </summary>
+    public static unsafe PackedHetConvWeights From(HetConv2d layer, int threads, bool fingerprint = false)
     {
         var p = layer.Pattern;
         var packed = new PackedHetConvWeights(p.OutChannels, p.InChannels, p.KxkPerFilter, p.KernelSize);
+        if (fingerprint) packed.SourceFingerprint = Fingerprint(layer);
         using var scope = NewDisposeScope();
         fixed (float* kxk = Floats(layer.KxkWeight), pointwise = Floats(layer.PointwiseWeight))
         {
@@ -157,8 +161,8 @@ internal sealed class PackedHetConvWeights : IDisposable
             for (int f = block * 16; f < Math.Min(filters, block * 16 + 16); f++) perFilter(f);
         });
 
-    /// <summary>A fingerprint of the weights packed here (see <see cref="Fingerprint"/>), kept by whoever caches them.</summary>
-    public ulong SourceFingerprint { get; set; }
+    /// <summary>A fingerprint of the weights packed here (see <see cref="Fingerprint"/>), for whoever caches them.</summary>
+    public ulong SourceFingerprint { get; private set; }
 
     /// <summary>Whether the layer's parameters still hold exactly the values packed here.</summary>
     public bool PackedFrom(HetConv2d layer) => Fingerprint(layer) == SourceFingerprint;
@@ -208,7 +212,7 @@ internal sealed class PackedHetConvWeights : IDisposable
     private static Span<float> Floats(Tensor parameter) =>
         MemoryMarshal.Cast<byte, float>(parameter.detach().to(ScalarType.Float32, CPU).contiguous().bytes);
 
-    public void Dispose()
+    protected override void Free()
     {
         centre.Dispose();
         offCentre.Dispose();
