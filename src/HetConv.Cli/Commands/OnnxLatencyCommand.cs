@@ -25,47 +25,27 @@ public static class OnnxLatencyCommand
         };
         command.SetAction(result =>
         {
-            int[] sizes;
-            try
-            {
-                sizes = result.GetValue(batches)!.Split(',').Select(s => int.Parse(s.Trim(), CultureInfo.InvariantCulture)).ToArray();
-            }
-            catch (FormatException)
-            {
-                throw new CliUsageException($"--batch '{result.GetValue(batches)}' must be whole numbers separated by commas.");
-            }
-            if (sizes.Any(b => b < 1)) throw new CliUsageException("--batch sizes must be >= 1.");
-            if (result.GetValue(repetitions) < 1) throw new CliUsageException("--repetitions must be >= 1.");
-            var names = result.GetValue(models)!.Split(',').Select(s => s.Trim()).ToArray();
-            string directory = Path.Combine(Path.GetTempPath(), "hetconv-onnx-latency-" + Guid.NewGuid().ToString("N")[..8]);
-            IReadOnlyList<OnnxLatencyRow> rows;
-            try
-            {
-                rows = OnnxLatency.Measure(names, result.GetValue(part), sizes, result.GetValue(warmup), result.GetValue(repetitions),
-                    result.GetValue(threads), directory);
-            }
-            catch (ArgumentException e)
-            {
-                throw new CliUsageException(e.Message, e);
-            }
-            finally
-            {
-                if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
-            }
-            var culture = CultureInfo.InvariantCulture;
-            Console.Out.WriteLine($"ONNX Runtime on {OnnxLatency.Processor()}");
-            var table = new Table().AddColumns("model", "batch", "form", "median ms", "p10 ms", "p90 ms", "vs standard");
-            foreach (var group in rows.GroupBy(r => (r.Model, r.Batch)))
-            {
-                double standard = group.First(r => r.Form == OnnxLatency.Standard).Stats.MedianMs;
-                foreach (var row in group)
-                    table.AddRow(row.Model, row.Batch.ToString(culture), row.Form,
-                        row.Stats.MedianMs.ToString("F3", culture), row.Stats.P10Ms.ToString("F3", culture), row.Stats.P90Ms.ToString("F3", culture),
-                        (standard / row.Stats.MedianMs).ToString("F2", culture) + "x");
-            }
-            AnsiConsole.Write(table);
+            var rows = CliUsageException.Wrap(() => OnnxLatency.Measure(result.GetValue(models)!, result.GetValue(part), result.GetValue(batches)!,
+                result.GetValue(warmup), result.GetValue(repetitions), result.GetValue(threads)));
+            Render(rows);
             return 0;
         });
         return command;
+    }
+
+    private static void Render(IReadOnlyList<OnnxLatencyRow> rows)
+    {
+        var culture = CultureInfo.InvariantCulture;
+        Console.Out.WriteLine($"ONNX Runtime on {OnnxLatency.Processor()}");
+        var table = new Table().AddColumns("model", "batch", "form", "median ms", "p10 ms", "p90 ms", "vs standard");
+        foreach (var group in rows.GroupBy(r => (r.Model, r.Batch)))
+        {
+            double standard = group.First(r => r.Form == OnnxLatency.Standard).Stats.MedianMs;
+            foreach (var row in group)
+                table.AddRow(row.Model, row.Batch.ToString(culture), row.Form,
+                    row.Stats.MedianMs.ToString("F3", culture), row.Stats.P10Ms.ToString("F3", culture), row.Stats.P90Ms.ToString("F3", culture),
+                    (standard / row.Stats.MedianMs).ToString("F2", culture) + "x");
+        }
+        AnsiConsole.Write(table);
     }
 }

@@ -9,26 +9,37 @@ internal sealed class TrainOptions
 {
     private static readonly TrainingOptions Defaults = new();
 
-    public readonly Option<string> Model = new("--model", "-m") { Description = "zoo model (resnet20, resnet56, vgg16-cifar, ...)", DefaultValueFactory = _ => Defaults.Model };
+    public readonly Option<string> Model = new("--model", "-m") { Description = "zoo model (resnet20, resnet56, vgg16-cifar, ...)",
+        DefaultValueFactory = _ => Defaults.Model };
     public readonly Option<string?> Conv = Described(ModelOptions.Conv(), "convolution kind for every KxK layer after the stem: standard, hetconv, gwc-pwc, dwc-pwc (default: hetconv)");
     public readonly Option<string?> Part = Described(ModelOptions.Part(), null, $" (default: {TrainingOptions.DefaultPart} with hetconv; 1 is a standard convolution)");
     public readonly Option<int?> Groups = ModelOptions.Groups();
     public readonly Option<bool> Se = ModelOptions.SqueezeExcitation();
-    public readonly Option<string> Data = new("--data") { Description = "data directory: MNIST-format IDX files (raw or .gz) or CIFAR-10/100 binary files", DefaultValueFactory = _ => DataSets.DefaultDirectory };
-    public readonly Option<string> DataSet = new("--dataset") { Description = "fashion-mnist, mnist, cifar10, cifar100 or auto (from the directory's files)", DefaultValueFactory = _ => "auto" };
+    public readonly Option<string> Data = new("--data") { Description = "data directory: MNIST-format IDX files (raw or .gz) or CIFAR-10/100 binary files",
+        DefaultValueFactory = _ => DataSets.DefaultDirectory };
+    public readonly Option<string> DataSet = new("--dataset") { Description = "fashion-mnist, mnist, cifar10, cifar100 or auto (from the directory's files)",
+        DefaultValueFactory = _ => "auto" };
     public readonly Option<int> Epochs = new("--epochs", "-e") { Description = "epochs to train", DefaultValueFactory = _ => Defaults.Epochs };
     public readonly Option<int> BatchSize = new("--batch-size", "-b") { Description = "images per batch", DefaultValueFactory = _ => Defaults.BatchSize };
-    public readonly Option<double> Lr = new("--lr") { Description = "learning rate (the peak for onecycle)", DefaultValueFactory = _ => Defaults.Schedule.LearningRate };
-    public readonly Option<string> Schedule = new("--schedule") { Description = string.Join(", ", ScheduleKinds.Names.Values), DefaultValueFactory = _ => Defaults.Schedule.Kind.Name() };
-    public readonly Option<double> Warmup = new("--warmup") { Description = "onecycle: fraction of the run spent warming up", DefaultValueFactory = _ => Defaults.Schedule.WarmupFraction };
-    public readonly Option<int> StepEpochs = new("--step-epochs") { Description = "step: epochs between decays (the paper's VGG-16: 50)", DefaultValueFactory = _ => Defaults.Schedule.StepEpochs };
-    public readonly Option<string> Milestones = new("--milestones") { Description = "multistep: comma-separated epochs to decay at (He et al.: 82,123 of 164)", DefaultValueFactory = _ => string.Join(",", Defaults.Schedule.Milestones) };
+    public readonly Option<double> Lr = new("--lr") { Description = "learning rate (the peak for onecycle)",
+        DefaultValueFactory = _ => Defaults.Schedule.LearningRate };
+    public readonly Option<string> Schedule = new("--schedule") { Description = string.Join(", ", ScheduleKinds.Names.Values),
+        DefaultValueFactory = _ => Defaults.Schedule.Kind.Name() };
+    public readonly Option<double> Warmup = new("--warmup") { Description = "onecycle: fraction of the run spent warming up",
+        DefaultValueFactory = _ => Defaults.Schedule.WarmupFraction };
+    public readonly Option<int> StepEpochs = new("--step-epochs") { Description = "step: epochs between decays (the paper's VGG-16: 50)",
+        DefaultValueFactory = _ => Defaults.Schedule.StepEpochs };
+    public readonly Option<string> Milestones = new("--milestones") { Description = "multistep: comma-separated epochs to decay at (He et al.: 82,123 of 164)",
+        DefaultValueFactory = _ => string.Join(",", Defaults.Schedule.Milestones) };
     public readonly Option<double> Gamma = new("--gamma") { Description = "step/multistep: decay factor", DefaultValueFactory = _ => Defaults.Schedule.Gamma };
     public readonly Option<double> Momentum = new("--momentum") { Description = "SGD momentum", DefaultValueFactory = _ => Defaults.Momentum };
-    public readonly Option<bool> Nesterov = new("--nesterov") { Description = "Nesterov momentum; --nesterov false for classical momentum (default: true)", DefaultValueFactory = _ => Defaults.Nesterov };
-    public readonly Option<double> WeightDecay = new("--weight-decay", "--wd") { Description = "weight decay (L2)", DefaultValueFactory = _ => Defaults.WeightDecay };
+    public readonly Option<bool> Nesterov = new("--nesterov") { Description = "Nesterov momentum; --nesterov false for classical momentum (default: true)",
+        DefaultValueFactory = _ => Defaults.Nesterov };
+    public readonly Option<double> WeightDecay = new("--weight-decay", "--wd") { Description = "weight decay (L2)",
+        DefaultValueFactory = _ => Defaults.WeightDecay };
     public readonly Option<bool> NoAugment = new("--no-augment") { Description = "train without random crops and flips" };
-    public readonly Option<long> Seed = new("--seed") { Description = "seed for initialisation, data order and augmentation", DefaultValueFactory = _ => Defaults.Seed };
+    public readonly Option<long> Seed = new("--seed") { Description = "seed for initialisation, data order and augmentation",
+        DefaultValueFactory = _ => Defaults.Seed };
     public readonly Option<string> Device = DeviceOption.Create();
     public readonly Option<int?> TrainLimit = new("--train-limit") { Description = "use only the first N training images" };
     public readonly Option<int?> TestLimit = new("--test-limit") { Description = "use only the first N test images" };

@@ -1,3 +1,4 @@
+using HetConv.Benchmarking;
 using HetConv.Models;
 using HetConv.Runtime;
 using static TorchSharp.torch;
@@ -16,11 +17,31 @@ public static class OnnxLatency
 {
     public const string Standard = "standard (P1)";
 
-    public static IReadOnlyList<OnnxLatencyRow> Measure(IReadOnlyList<string> models, int part, IReadOnlyList<int> batches,
+    /// <summary>
+    /// Times comma-separated <paramref name="models"/> at comma-separated <paramref name="batches"/>; the exports
+    /// live in a temporary directory for the run. Bad values are <see cref="ArgumentException"/>s that name them.
+    /// </summary>
+    public static IReadOnlyList<OnnxLatencyRow> Measure(string models, int part, string batches, int warmup, int repetitions, int threads)
+    {
+        var names = models.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var sizes = BenchSweep.PositiveInts(batches, "batch size");
+        if (repetitions < 1) throw new ArgumentException($"repetitions: {repetitions} must be >= 1.");
+        if (warmup < 0) throw new ArgumentException($"warmup: {warmup} must be >= 0.");
+        string directory = Directory.CreateTempSubdirectory("hetconv-onnx-latency-").FullName;
+        try
+        {
+            return Measure(names, part, sizes, warmup, repetitions, threads, directory);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    private static IReadOnlyList<OnnxLatencyRow> Measure(IReadOnlyList<string> models, int part, IReadOnlyList<int> batches,
         int warmup, int repetitions, int threads, string directory)
     {
         var rows = new List<OnnxLatencyRow>();
-        Directory.CreateDirectory(directory);
         foreach (string name in models)
         {
             var entry = ModelZoo.Get(name);

@@ -86,7 +86,7 @@ public static class BenchSweep
             throw new ArgumentException($"repetitions: {plan.Repetitions} must be >= 1.");
         var parts = Split(plan.Parts ?? defaultParts);
         foreach (var p in parts.Where(p => p is not ("C" or "c"))) PositiveInt(p, "part");
-        return (parts, Split(plan.Batches).Select(b => PositiveInt(b, "batch size")).ToArray(), modes, plan.Repetitions);
+        return (parts, PositiveInts(plan.Batches, "batch size"), modes, plan.Repetitions);
     }
 
     private static IReadOnlyList<LayerShape> Shapes(BenchPlan plan)
@@ -99,6 +99,9 @@ public static class BenchSweep
             throw new ArgumentException($"no layer {string.Join(", ", unknown)} in {plan.Layers}; valid: {string.Join(", ", shapes.Select(s => s.Name))}.");
         return shapes.Where(s => wanted.Contains(s.Name)).ToArray();
     }
+
+    /// <summary>Comma-separated positive whole numbers (e.g. batch sizes), each refused by name when it is not one.</summary>
+    public static int[] PositiveInts(string list, string what) => Split(list).Select(b => PositiveInt(b, what)).ToArray();
 
     private static string[] Split(string list) => list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 

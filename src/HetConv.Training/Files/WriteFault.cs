@@ -24,7 +24,7 @@ internal static class WriteFault
     public static Stream Wrap(string path, Stream file)
     {
         if (Fault is not { } fault || Path.GetFileName(path) != fault.Name || Interlocked.Increment(ref writes) != fault.Nth)
-            return new NonClosing(file);
+            return new PassThroughWriteStream(file);
         return new Faulty(file, fault.Pause);
     }
 
@@ -37,24 +37,7 @@ internal static class WriteFault
         return (parts[0], nth, parts[2] == "pause");
     }
 
-    /// <summary>The file itself, left open for the caller to flush and close.</summary>
-    private class NonClosing(Stream inner) : Stream
-    {
-        protected Stream Inner => inner;
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => inner.Length;
-        public override long Position { get => inner.Position; set => throw new NotSupportedException(); }
-        public override void Flush() => inner.Flush();
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-        public override void Write(ReadOnlySpan<byte> buffer) => inner.Write(buffer);
-    }
-
-    private sealed class Faulty(Stream inner, bool pause) : NonClosing(inner)
+    private sealed class Faulty(Stream inner, bool pause) : PassThroughWriteStream(inner)
     {
         private long written;
 

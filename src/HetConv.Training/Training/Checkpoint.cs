@@ -140,27 +140,16 @@ public static class Checkpoint
     }
 
     /// <summary>Passes writes through to the file and hashes them on the way.</summary>
-    private sealed class HashingStream(Stream inner) : Stream
+    private sealed class HashingStream(Stream inner) : PassThroughWriteStream(inner)
     {
         private readonly IncrementalHash hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 
         public byte[] Hash() => hash.GetHashAndReset();
 
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => inner.Length;
-        public override long Position { get => inner.Position; set => throw new NotSupportedException(); }
-        public override void Flush() => inner.Flush();
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-
         public override void Write(ReadOnlySpan<byte> buffer)
         {
             hash.AppendData(buffer);
-            inner.Write(buffer);
+            Inner.Write(buffer);
         }
 
         protected override void Dispose(bool disposing)

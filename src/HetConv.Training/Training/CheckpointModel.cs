@@ -6,7 +6,7 @@ namespace HetConv.Training;
 
 /// <summary>
 /// A checkpoint back to a model: the model its options name, built for its input channels and classes, with its
-/// weights loaded; and the check that a data set has the images and classes that model was trained on.
+/// weights loaded (<see cref="CheckpointState.EnsureFits"/> checks that data suits it).
 /// </summary>
 public static class CheckpointModel
 {
@@ -34,15 +34,5 @@ public static class CheckpointModel
             model.Dispose();
             throw;
         }
-    }
-
-    /// <summary>Refuses data whose image shape or class count differ from the checkpoint's.</summary>
-    public static void RequireMatches(string path, CheckpointState state, ImageDataSet data)
-    {
-        if (data.Channels == state.InChannels && data.Height == state.Height && data.Width == state.Width && data.ClassCount == state.ClassNames.Length)
-            return;
-        throw new DataFormatException(path,
-            $"was trained on {state.InChannels}x{state.Height}x{state.Width} images in {state.ClassNames.Length} classes; " +
-            $"the data given ({data.Name}) is {data.Channels}x{data.Height}x{data.Width} in {data.ClassCount}.");
     }
 }

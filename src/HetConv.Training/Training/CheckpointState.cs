@@ -40,6 +40,7 @@ public sealed record CheckpointState
     {
         if (data.Channels != InChannels || data.Height != Height || data.Width != Width || data.ClassCount != ClassNames.Length)
             throw new DataFormatException(checkpointPath,
-                $"was trained on {InChannels}x{Height}x{Width} images in {ClassNames.Length} classes; the data given ({data.Name}) is {data.Channels}x{data.Height}x{data.Width} in {data.ClassCount}.");
+                $"was trained on {InChannels}x{Height}x{Width} images in {ClassNames.Length} classes; " +
+                $"the data given ({data.Name}) is {data.Channels}x{data.Height}x{data.Width} in {data.ClassCount}.");
     }
 }

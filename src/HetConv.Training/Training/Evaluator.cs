@@ -54,7 +54,7 @@ public static class Evaluator
         var kind = DataSets.Resolve(request.DataSet ?? (request.DataDirectory is null ? state.Options.DataSet : "auto"), directory);
         var images = DataSets.Load(kind, directory, request.Split);
         if (request.Limit is { } limit) images = images.Take(limit);
-        CheckpointModel.RequireMatches(request.Checkpoint, state, images);
+        state.EnsureFits(images, request.Checkpoint);
 
         using var model = CheckpointModel.Load(request.Checkpoint, state, factory ?? ModelFactories.Zoo, device);
         using var loader = new BatchLoader(images, request.BatchSize, state.Normalization);
