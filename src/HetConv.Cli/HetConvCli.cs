@@ -1,5 +1,6 @@
 using System.CommandLine;
 using HetConv.Cli.Commands;
+using HetConv.Layers.Execution.Kernels;
 using Spectre.Console;
 
 namespace HetConv.Cli;
@@ -25,6 +26,9 @@ public static class HetConvCli
         if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 160);
         try
         {
+            // A bad HETCONV_ISA is a usage error here, before any work, not a kernel's exception later.
+            try { _ = KernelIsa.Current; }
+            catch (ArgumentException e) { throw new CliUsageException(e.Message, e); }
             // Our own handler reports usage problems in one line; anything else is a bug and keeps its stack trace.
             return Build().Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }

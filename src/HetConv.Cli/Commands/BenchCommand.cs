@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using HetConv.Benchmarking;
+using HetConv.Layers.Execution.Kernels;
 using Spectre.Console;
 
 namespace HetConv.Cli.Commands;
@@ -27,13 +28,19 @@ public static class BenchCommand
         var repetitions = new Option<int>("--repetitions") { Description = "timed repetitions per variant", DefaultValueFactory = _ => 15 };
         var json = new Option<bool>("--json") { Description = "print JSON instead of a table" };
         var plotPath = new Option<string?>("--plot") { Description = "layer shapes: also draw the speedup against P beside the FLOPs ratio (PNG)" };
+        var isa = new Option<string>("--isa")
+        {
+            Description = "vector widths to time the fused-nhwc kernels at, side by side: auto (HETCONV_ISA, else the widest the CPU runs), "
+                + "or a list of avx512, avx2, vector128 (a width the CPU lacks runs emulated, slowly)",
+            DefaultValueFactory = _ => "auto",
+        };
         var device = DeviceOption.Create();
 
         var command = new Command("bench",
             "Time HetConv (every execution strategy) against the standard convolution and the baselines, side by side, " +
             "for a network's layer shapes or a whole zoo model.")
         {
-            model, layers, only, parts, batches, modes, quick, repetitions, json, plotPath, device,
+            model, layers, only, parts, batches, modes, quick, repetitions, json, plotPath, isa, device,
         };
         command.SetAction(result =>
         {
@@ -46,6 +53,8 @@ public static class BenchCommand
             if (reps < 1) throw new CliUsageException($"--repetitions {reps} must be >= 1.");
             var torchDevice = DeviceOption.Resolve(result.GetValue(device)!);
             bool asJson = result.GetValue(json);
+            var widths = ParseWidths(result.GetValue(isa)!);
+            if (!asJson) Console.Error.WriteLine($"CPU: {BenchWidths.CpuLine}; fused-nhwc at {string.Join(", ", widths.Select(KernelIsa.Name))}");
 
             if (modelName is not null)
             {
@@ -57,7 +66,7 @@ public static class BenchCommand
                 {
                     var options = ModelOptions.Resolve(modelName, null, partText, null, false);
                     ModelOptions.Build(modelName, options, null, 3).Dispose();   // a part that does not fit is a usage error
-                    var row = ModelBenchmark.Run(modelName, options, batch, mode, warmup: 2, reps, torchDevice);
+                    var row = ModelBenchmark.Run(modelName, options, batch, mode, warmup: 2, reps, torchDevice, widths);
                     rows.Add(row);
                     if (!asJson) Console.Error.WriteLine(
                         $"{row.Mode,-9} batch {row.Batch,3} {row.Model}_{row.Options}: standard {row.StandardMs:F2} ms ({row.BestStandard}), " +
@@ -85,7 +94,7 @@ public static class BenchCommand
             {
                 int part = partText is "C" or "c" ? shape.InChannels : ParseInt(partText, "--part");
                 if (shape.InChannels % part != 0) continue;
-                var row = LayerBenchmark.Run(shape, part, batch, mode, warmup: 2, reps, torchDevice);
+                var row = LayerBenchmark.Run(shape, part, batch, mode, warmup: 2, reps, torchDevice, widths);
                 layerRows.Add(row);
                 if (!asJson) Console.Error.WriteLine(
                     $"{row.Mode,-9} batch {row.Batch,3} P={row.Part,-3} {row.Shape.Name,-12} standard {row.StandardMs,8:F3} ms ({row.BestStandard}), " +
@@ -106,23 +115,25 @@ public static class BenchCommand
     private static Table ModelTable(IReadOnlyList<ModelBenchResult> rows)
     {
         var table = new Table().AddColumns("mode", "batch", "model", "standard ms (best config)", "HetConv ms (best config)",
-            "speedup", "FLOPs ratio", "% of ratio");
+            "isa", "speedup", "FLOPs ratio", "% of ratio");
         foreach (var r in rows)
             table.AddRow(r.Mode.ToString().ToLowerInvariant(), $"{r.Batch}", $"{r.Model}_{r.Options}",
-                $"{r.StandardMs:F2} ({r.BestStandard})", $"{r.HetConvMs:F2} ({r.BestHetConv})",
+                $"{r.StandardMs:F2} ({r.BestStandard})", $"{r.HetConvMs:F2} ({r.BestHetConv})", r.BestHetConvIsa,
                 $"{r.Speedup:F2}x", $"{r.FlopsRatio:F2}x", $"{100 * r.Speedup / r.FlopsRatio:F0}%");
+        table.Caption($"CPU: {Markup.Escape(BenchWidths.CpuLine)}");
         return table;
     }
 
     private static Table LayerTable(IReadOnlyList<LayerBenchResult> rows)
     {
         var table = new Table().AddColumns("mode", "batch", "P", "layer", "M->N @ size", "standard ms", "HetConv ms",
-            "best strategy", "speedup", "FLOPs ratio", "% of ratio");
+            "best strategy", "isa", "speedup", "FLOPs ratio", "% of ratio");
         foreach (var r in rows)
             table.AddRow(r.Mode.ToString().ToLowerInvariant(), $"{r.Batch}", $"{r.Part}", r.Shape.Name,
                 $"{r.Shape.InChannels}->{r.Shape.OutChannels} @ {r.Shape.Size}{(r.Shape.Stride > 1 ? "/2" : "")}",
-                $"{r.StandardMs:F3} ({r.BestStandard})", $"{r.HetConvMs:F3}", r.BestHetConv,
+                $"{r.StandardMs:F3} ({r.BestStandard})", $"{r.HetConvMs:F3}", r.BestHetConv, r.BestHetConvIsa,
                 $"{r.Speedup:F2}x", $"{r.FlopsRatio:F2}x", $"{100 * r.Speedup / r.FlopsRatio:F0}%");
+        table.Caption($"CPU: {Markup.Escape(BenchWidths.CpuLine)}");
         return table;
     }
 
@@ -138,9 +149,13 @@ public static class BenchCommand
         row["flops_ratio"] = r.FlopsRatio;
         row["best_standard"] = r.BestStandard;
         row["best_hetconv"] = r.BestHetConv;
+        row["cpu"] = KernelIsa.CpuModel;
+        row["vector_extensions"] = KernelIsa.VectorExtensions;
+        row["isa"] = r.BestHetConvIsa;
         row["candidates"] = r.Timings.ToDictionary(t => t.Key, t => new
         {
             kind = r.Kinds[t.Key].ToString().ToLowerInvariant(),
+            isa = r.Kinds[t.Key] == CandidateKind.HetConv ? BenchWidths.IsaOf(t.Key) : BenchWidths.Libtorch,
             median_ms = t.Value.MedianMs,
             p10_ms = t.Value.P10Ms,
             p90_ms = t.Value.P90Ms,
@@ -156,6 +171,18 @@ public static class BenchCommand
         ("layer", r.Shape.Name), ("in_channels", r.Shape.InChannels), ("out_channels", r.Shape.OutChannels),
         ("size", r.Shape.Size), ("stride", r.Shape.Stride), ("part", r.Part), ("batch", r.Batch),
         ("mode", r.Mode.ToString().ToLowerInvariant()))), Indented);
+
+    /// <summary>--isa: auto (the width the kernels would choose) or widths by name.</summary>
+    private static IReadOnlyList<VectorWidth> ParseWidths(string list)
+    {
+        var widths = new List<VectorWidth>();
+        foreach (var name in Split(list))
+        {
+            var width = Parse(() => KernelIsa.Parse(name, "--isa")) ?? KernelIsa.Current;
+            if (!widths.Contains(width)) widths.Add(width);
+        }
+        return widths.Count > 0 ? widths : throw new CliUsageException($"--isa: give a width; valid: {string.Join(", ", KernelIsa.Names)}.");
+    }
 
     private static string[] Split(string list) => list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
