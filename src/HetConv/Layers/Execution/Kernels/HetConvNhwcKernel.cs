@@ -166,10 +166,10 @@ internal static unsafe class HetConvNhwcKernel
 
         // Centre tap: a dense 1x1 product over all M channels (scalar broadcast per pixel). The second vector's
         // weights are the next L lanes of the same block, or (16 lanes) the next block.
-        long centre = a.CentreOffset;
+        long centre = a.CentreOffset, centreEnd = centre + m;
         float* w = a.Centre + f0 / 16 * centreBlock + f0 % 16;
         nint wDelta = L < 16 ? L : second ? (nint)centreBlock : 0;
-        for (long k = centre; k < centre + m; k++, w += 16)
+        for (long k = centre; k < centreEnd; k++, w += 16)
         {
             var w0 = TOps.Load(w);
             var w1 = TOps.Load(w + wDelta);
