@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Help;
 using HetConv.Cli.Commands;
 using HetConv.Data;
+using HetConv.Layers.Execution.Kernels;
 using Spectre.Console;
 
 namespace HetConv.Cli;
@@ -41,6 +42,8 @@ public static class HetConvCli
         if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 160);
         try
         {
+            // A bad HETCONV_ISA is a usage error here, before any work, not a kernel's exception later.
+            CliUsageException.Wrap(() => KernelIsa.Current);
             var parsed = Build().Parse(args);
             if (parsed.Errors.Count > 0)
                 return Fail($"{string.Join("; ", parsed.Errors.Select(e => e.Message.TrimEnd('.')))}. See: {Usage(parsed)} --help");

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using HetConv.Benchmarking;
 using HetConv.Files;
+using HetConv.Layers.Execution.Kernels;
 using Spectre.Console;
 
 namespace HetConv.Cli.Commands;
@@ -15,7 +16,7 @@ public static class BenchCommand
             "Time HetConv (every execution strategy) against the standard convolution and the baselines, side by side, " +
             "for a network's layer shapes or a whole zoo model.")
         {
-            o.Model, o.Layers, o.Only, o.Parts, o.Batches, o.Modes, o.Quick, o.Repetitions, o.Json, o.Plot, o.Device,
+            o.Model, o.Layers, o.Only, o.Parts, o.Batches, o.Modes, o.Quick, o.Repetitions, o.Json, o.Plot, o.Isa, o.Device,
         };
         command.SetAction(result =>
         {
@@ -23,6 +24,8 @@ public static class BenchCommand
             var device = DeviceOption.Resolve(result.GetValue(o.Device)!);
             bool json = result.GetValue(o.Json);
             string? png = result.GetValue(o.Plot) is { } path ? OutputDirectory.CheckFile(path) : null;
+            var widths = CliUsageException.Wrap(() => BenchSweep.ParseWidths(plan.Widths));
+            if (!json) Console.Error.WriteLine($"CPU: {BenchWidths.CpuLine}; fused-nhwc at {string.Join(", ", widths.Select(KernelIsa.Name))}");
             if (plan.Model is not null)
             {
                 var rows = CliUsageException.Wrap(() => BenchSweep.RunModel(plan, device, json ? null : r => Progress(r, $"{r.Model}_{r.Options}")));
@@ -67,6 +70,12 @@ public static class BenchCommand
         public readonly Option<int> Repetitions = new("--repetitions") { Description = "timed repetitions per variant", DefaultValueFactory = _ => Defaults.Repetitions };
         public readonly Option<bool> Json = new("--json") { Description = "print JSON instead of a table" };
         public readonly Option<string?> Plot = new("--plot") { Description = "layer shapes: also draw the speedup against P beside the FLOPs ratio (PNG)" };
+        public readonly Option<string> Isa = new("--isa")
+        {
+            Description = "vector widths to time the fused-nhwc kernels at, side by side: auto (HETCONV_ISA, else the widest the CPU runs), "
+                + "or a list of avx512, avx2, vector128 (a width the CPU lacks runs emulated, slowly)",
+            DefaultValueFactory = _ => Defaults.Widths,
+        };
         public readonly Option<string> Device = DeviceOption.Create();
 
         public BenchPlan Plan(ParseResult result) => new()
@@ -79,6 +88,7 @@ public static class BenchCommand
             Modes = result.GetValue(Modes)!,
             Quick = result.GetValue(Quick),
             Repetitions = result.GetValue(Repetitions),
+            Widths = result.GetValue(Isa)!,
         };
     }
 
@@ -97,23 +107,25 @@ public static class BenchCommand
     private static Table ModelTable(IReadOnlyList<ModelBenchResult> rows)
     {
         var table = new Table().AddColumns("mode", "batch", "model", "standard ms (best config)", "HetConv ms (best config)",
-            "speedup", "FLOPs ratio", "% of ratio");
+            "isa", "speedup", "FLOPs ratio", "% of ratio");
         foreach (var r in rows)
             table.AddRow(BenchJson.Name(r.Mode), $"{r.Batch}", $"{r.Model}_{r.Options}",
-                $"{r.StandardMs:F2} ({r.BestStandard})", $"{r.HetConvMs:F2} ({r.BestHetConv})",
+                $"{r.StandardMs:F2} ({r.BestStandard})", $"{r.HetConvMs:F2} ({r.BestHetConv})", r.BestHetConvIsa,
                 $"{r.Speedup:F2}x", $"{r.FlopsRatio:F2}x", $"{100 * r.Speedup / r.FlopsRatio:F0}%");
+        table.Caption($"CPU: {Markup.Escape(BenchWidths.CpuLine)}");
         return table;
     }
 
     private static Table LayerTable(IReadOnlyList<LayerBenchResult> rows)
     {
         var table = new Table().AddColumns("mode", "batch", "P", "layer", "M->N @ size", "standard ms", "HetConv ms",
-            "best strategy", "speedup", "FLOPs ratio", "% of ratio");
+            "best strategy", "isa", "speedup", "FLOPs ratio", "% of ratio");
         foreach (var r in rows)
             table.AddRow(BenchJson.Name(r.Mode), $"{r.Batch}", $"{r.Part}", r.Shape.Name,
                 $"{r.Shape.InChannels}->{r.Shape.OutChannels} @ {r.Shape.Size}{(r.Shape.Stride > 1 ? "/2" : "")}",
-                $"{r.StandardMs:F3} ({r.BestStandard})", $"{r.HetConvMs:F3}", r.BestHetConv,
+                $"{r.StandardMs:F3} ({r.BestStandard})", $"{r.HetConvMs:F3}", r.BestHetConv, r.BestHetConvIsa,
                 $"{r.Speedup:F2}x", $"{r.FlopsRatio:F2}x", $"{100 * r.Speedup / r.FlopsRatio:F0}%");
+        table.Caption($"CPU: {Markup.Escape(BenchWidths.CpuLine)}");
         return table;
     }
 }

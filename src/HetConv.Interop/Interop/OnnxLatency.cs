@@ -1,4 +1,5 @@
 using HetConv.Benchmarking;
+using HetConv.Layers.Execution.Kernels;
 using HetConv.Models;
 using HetConv.Runtime;
 using static TorchSharp.torch;
@@ -79,19 +80,7 @@ public static class OnnxLatency
         return path;
     }
 
-    /// <summary>The processor's name (from /proc/cpuinfo on Linux) and the widest vector the .NET runtime uses.</summary>
-    public static string Processor()
-    {
-        string name = "unknown CPU";
-        try
-        {
-            if (File.Exists("/proc/cpuinfo"))
-                name = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? name;
-        }
-        catch (IOException)
-        {
-        }
-        int bits = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? 512 : System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? 256 : 128;
-        return $"{name}, {Environment.ProcessorCount} logical cores, {bits}-bit vectors";
-    }
+    /// <summary>The processor's name and vector extensions, and its logical cores.</summary>
+    public static string Processor() =>
+        $"{KernelIsa.CpuModel} ({KernelIsa.VectorExtensions}), {Environment.ProcessorCount} logical cores";
 }

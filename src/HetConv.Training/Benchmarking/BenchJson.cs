@@ -1,4 +1,5 @@
 using System.Text.Json;
+using HetConv.Layers.Execution.Kernels;
 using HetConv.Training;
 
 namespace HetConv.Benchmarking;
@@ -31,9 +32,13 @@ public static class BenchJson
         row["flops_ratio"] = r.FlopsRatio;
         row["best_standard"] = r.BestStandard;
         row["best_hetconv"] = r.BestHetConv;
+        row["cpu"] = KernelIsa.CpuModel;
+        row["vector_extensions"] = KernelIsa.VectorExtensions;
+        row["isa"] = BenchWidths.IsaOf(r.BestHetConv);
         row["candidates"] = r.Timings.ToDictionary(t => t.Key, t => new
         {
             kind = r.Kinds[t.Key].ToString().ToLowerInvariant(),
+            isa = r.Kinds[t.Key] == CandidateKind.HetConv ? BenchWidths.IsaOf(t.Key) : BenchWidths.Libtorch,
             median_ms = t.Value.MedianMs,
             p10_ms = t.Value.P10Ms,
             p90_ms = t.Value.P90Ms,

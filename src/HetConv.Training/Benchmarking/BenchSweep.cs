@@ -1,4 +1,5 @@
 using System.Globalization;
+using HetConv.Layers.Execution.Kernels;
 using HetConv.Models;
 using static TorchSharp.torch;
 
@@ -24,6 +25,12 @@ public sealed record BenchPlan
     public bool Quick { get; init; }
 
     public int Repetitions { get; init; } = 15;
+
+    /// <summary>
+    /// The vector widths to time the fused kernels at, side by side: "auto" (HETCONV_ISA, else the widest the CPU
+    /// runs) or comma-separated names (<see cref="KernelIsa.Names"/>).
+    /// </summary>
+    public string Widths { get; init; } = "auto";
 
     /// <summary>Layer shapes: every part a network is usually timed at; a model: the paper's P = 4.</summary>
     public const string DefaultLayerParts = "1,2,4,8,16,32,64,C", DefaultModelParts = "4";
@@ -51,7 +58,7 @@ public static class BenchSweep
         foreach (int batch in batches.Where(b => mode == BenchMode.Inference || b > 1))
         foreach (var o in options)
         {
-            var row = ModelBenchmark.Run(model, o, batch, mode, Warmup, repetitions, device);
+            var row = ModelBenchmark.Run(model, o, batch, mode, Warmup, repetitions, device, ParseWidths(plan.Widths));
             rows.Add(row);
             done?.Invoke(row);
         }
@@ -70,15 +77,23 @@ public static class BenchSweep
         {
             int part = partText is "C" or "c" ? shape.InChannels : PositiveInt(partText, "part");
             if (shape.InChannels % part != 0) continue;
-            var row = LayerBenchmark.Run(shape, part, batch, mode, Warmup, repetitions, device);
+            var row = LayerBenchmark.Run(shape, part, batch, mode, Warmup, repetitions, device, ParseWidths(plan.Widths));
             rows.Add(row);
             done?.Invoke(row);
         }
         return rows;
     }
 
+    /// <summary>The plan's widths, in order, each once; "auto" is the width the kernels would choose.</summary>
+    public static IReadOnlyList<VectorWidth> ParseWidths(string list)
+    {
+        var widths = Split(list).Select(name => KernelIsa.Parse(name, "isa") ?? KernelIsa.Current).Distinct().ToArray();
+        return widths.Length > 0 ? widths : throw new ArgumentException($"isa: give a width; valid: {string.Join(", ", KernelIsa.Names)}.");
+    }
+
     private static (string[] Parts, int[] Batches, BenchMode[] Modes, int Repetitions) Settings(BenchPlan plan, string defaultParts)
     {
+        ParseWidths(plan.Widths);
         var modes = Split(plan.Modes).Select(ParseMode).ToArray();
         if (plan.Quick)
             return (new[] { "4" }, new[] { 64 }, modes, 5);

@@ -1,5 +1,6 @@
 using HetConv.Layers;
 using HetConv.Layers.Execution;
+using HetConv.Layers.Execution.Kernels;
 using HetConv.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -18,6 +19,9 @@ public abstract record SideBySideResult(
     public double StandardMs => Timings[BestStandard].MedianMs;
     public double HetConvMs => Timings[BestHetConv].MedianMs;
     public double Speedup => StandardMs / HetConvMs;
+
+    /// <summary>The vector width the best HetConv candidate ran with (see <see cref="BenchWidths"/>).</summary>
+    public string BestHetConvIsa => BenchWidths.IsaOf(BestHetConv);
 
     /// <summary>The speedup the FLOPs promise.</summary>
     public abstract double FlopsRatio { get; }
@@ -43,8 +47,9 @@ public sealed record LayerBenchResult(
 /// </summary>
 public static class LayerBenchmark
 {
+    /// <param name="widths">the kernel widths to time <c>fused-nhwc</c> at (see <see cref="BenchWidths"/>); null: today's</param>
     public static LayerBenchResult Run(LayerShape shape, int part, int batch, BenchMode mode, int warmup, int repetitions,
-        Device? device = null)
+        Device? device = null, IReadOnlyList<VectorWidth>? widths = null)
     {
         device ??= CPU;
         torch.random.manual_seed(0);
@@ -67,10 +72,10 @@ public static class LayerBenchmark
 
         var candidates = new List<TimedCandidate>();
         var kinds = new Dictionary<string, CandidateKind>();
-        void Add(string name, CandidateKind kind, Tensor input, Func<Tensor, Tensor> forward)
+        void Add(string name, CandidateKind kind, Tensor input, Func<Tensor, Tensor> forward, VectorWidth? width = null)
         {
             kinds[name] = kind;
-            candidates.Add(new TimedCandidate(name, () => RunOnce(forward, input, mode)));
+            candidates.Add(new TimedCandidate(name, BenchWidths.Forced(width, () => RunOnce(forward, input, mode))));
         }
 
         foreach (var (layout, input) in layouts)
@@ -79,7 +84,8 @@ public static class LayerBenchmark
             foreach (var execution in HetConvExecutions.All.Where(e => e.Supports(hetconv, input)))
             {
                 var kind = execution == HetConvExecutions.MaskedDense ? CandidateKind.Baseline : CandidateKind.HetConv;
-                Add($"{execution.Name}/{layout}", kind, input, x => execution.Forward(hetconv, x));
+                foreach (var (suffix, width) in BenchWidths.Of(execution, widths))
+                    Add($"{execution.Name}{suffix}/{layout}", kind, input, x => execution.Forward(hetconv, x), width);
             }
             if (PBranchSlicing.Supports(hetconv))
                 Add($"p-branch/{layout}", CandidateKind.Baseline, input, x => PBranchSlicing.Forward(hetconv, x));

@@ -1,6 +1,7 @@
 using HetConv.Conversion;
 using HetConv.Layers;
 using HetConv.Layers.Execution;
+using HetConv.Layers.Execution.Kernels;
 using HetConv.Models;
 using HetConv.Profiling;
 using HetConv.Runtime;
@@ -27,8 +28,9 @@ public sealed record ModelBenchResult(
 /// </summary>
 public static class ModelBenchmark
 {
+    /// <param name="widths">the kernel widths to time <c>fused-nhwc</c> at (see <see cref="BenchWidths"/>); null: today's</param>
     public static ModelBenchResult Run(string model, ConvOptions hetconv, int batch, BenchMode mode, int warmup, int repetitions,
-        Device? device = null)
+        Device? device = null, IReadOnlyList<VectorWidth>? widths = null)
     {
         device ??= CPU;
         torch.random.manual_seed(0);
@@ -48,6 +50,7 @@ public static class ModelBenchmark
         {
             foreach (bool fold in mode == BenchMode.Inference ? new[] { false, true } : new[] { false })
             foreach (var execution in executions)
+            foreach (var (suffix, width) in BenchWidths.Of(execution, widths))
             foreach (var (layout, input) in new[] { ("nchw", nchw), ("cl", channelsLast) })
             {
                 torch.random.manual_seed(0);
@@ -59,9 +62,9 @@ public static class ModelBenchmark
                 var optimizer = mode == BenchMode.Training
                     ? Keep(torch.optim.SGD(net.parameters(), 0.01, momentum: 0.9, weight_decay: 5e-4))
                     : null;
-                string name = $"{prefix}{(execution is null ? "" : $":{execution.Name}")}/{layout}{(fold ? "+folded" : "")}";
+                string name = $"{prefix}{(execution is null ? "" : $":{execution.Name}{suffix}")}/{layout}{(fold ? "+folded" : "")}";
                 kinds[name] = kind;
-                candidates.Add(new TimedCandidate(name, () => Step(net, optimizer, input, labels)));
+                candidates.Add(new TimedCandidate(name, BenchWidths.Forced(width, () => Step(net, optimizer, input, labels))));
             }
         }
 

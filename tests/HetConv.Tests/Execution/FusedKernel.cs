@@ -12,13 +12,13 @@ internal static class FusedKernel
 {
     public static bool IsSupported => HetConvNhwcKernel.IsSupportedOnThisMachine;
 
-    /// <summary>Marks the test skipped, with the reason, on a CPU without AVX2 + FMA.</summary>
+    /// <summary>Marks the test skipped, with the reason, where no kernel width runs natively (and none is forced).</summary>
     public static void SkipUnlessSupported() =>
-        Skip.IfNot(IsSupported, "the fused NHWC kernel needs AVX2 + FMA, which this CPU lacks");
+        Skip.IfNot(IsSupported, "the fused NHWC kernel runs on AVX-512, AVX2 + FMA or 128-bit vectors, none of which this CPU accelerates");
 
     /// <summary>
     /// The documented rule, written out here: float32 on the CPU, the shifted arrangement, P in {1, 2, 4, 8} or a
-    /// multiple of 16, on a CPU with AVX2 + FMA.
+    /// multiple of 16, on a CPU whose vectors the kernels use (<see cref="KernelIsa"/>).
     /// </summary>
     public static bool Runs(int part, HetConvArrangement arrangement) =>
         IsSupported && arrangement == HetConvArrangement.Shifted && (part is 1 or 2 or 4 or 8 || part % 16 == 0);

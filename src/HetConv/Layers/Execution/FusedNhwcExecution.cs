@@ -10,7 +10,8 @@ namespace HetConv.Layers.Execution;
 /// permutations, only the paper's multiply-adds. Output is channels-last (an NCHW-shaped view of NHWC memory), so
 /// a channels-last network passes activations from layer to layer without reorders. Backward is exact, by the
 /// kernels of <see cref="FusedHetConvFunction"/>.
-/// Needs float32 on the CPU, AVX2 + FMA, the shifted arrangement and P in {1, 2, 4, 8} or a multiple of 16;
+/// Needs float32 on the CPU, a vector width the CPU runs (<see cref="KernelIsa"/>: AVX-512, AVX2 + FMA, or 128-bit
+/// vectors on Arm64), the shifted arrangement and P in {1, 2, 4, 8} or a multiple of 16;
 /// anything else is computed by <see cref="HetConvExecutions.TwoBranch"/>.
 /// </summary>
 internal sealed class FusedNhwcExecution : IHetConvExecution

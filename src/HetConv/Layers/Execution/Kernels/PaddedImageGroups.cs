@@ -40,6 +40,7 @@ internal static unsafe class PaddedImageGroups
             if (start == null || parts <= 0) return;
             long bytes = floats * sizeof(float);
             long from = bytes * part / parts & ~63L, to = Math.Min(bytes, bytes * (part + 1) / parts);
+            if (!Sse.IsSupported) return;   // Arm64: no portable prefetch; the copy then reads from memory
             for (long offset = from; offset < to; offset += 64) Sse.Prefetch1((byte*)start + offset);
         }
     }
