@@ -6,7 +6,7 @@ public static class DataSets
     /// <summary>Where Debian's <c>dataset-fashion-mnist</c> package installs the IDX files.</summary>
     public const string DefaultDirectory = "/usr/share/datasets/fashion-mnist";
 
-    public const string InstallHint = "Install Fashion-MNIST with: sudo apt-get install -y dataset-fashion-mnist";
+    public const string InstallHint = "Install Fashion-MNIST with: apt-get install -y dataset-fashion-mnist (as root, or through sudo), or ./setup.sh";
 
     public static readonly IReadOnlyList<string> FashionMnistClasses = new[]
     {

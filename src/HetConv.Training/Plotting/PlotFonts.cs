@@ -9,7 +9,7 @@ public static class PlotFonts
     /// <summary>DejaVu Sans from Debian's fonts-dejavu-core package.</summary>
     public const string DejaVuSansPath = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
 
-    public const string InstallHint = "sudo apt-get install -y fonts-dejavu-core";
+    public const string InstallHint = "apt-get install -y fonts-dejavu-core (as root, or through sudo), or ./setup.sh";
 
     private const string FontName = "DejaVu Sans";
     private static readonly Lazy<bool> registered = new(Register);
