@@ -2,7 +2,7 @@ using HetConv.Conversion;
 using HetConv.Layers;
 using HetConv.Layers.Execution;
 using HetConv.Profiling;
-using HetConv.Tests.Execution;
+using HetConv.Tests.Layers.Execution;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;

@@ -2,7 +2,7 @@ using HetConv.Conversion;
 using HetConv.Layers;
 using HetConv.Layers.Execution;
 using HetConv.Models;
-using HetConv.Tests.Execution;
+using HetConv.Tests.Layers.Execution;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

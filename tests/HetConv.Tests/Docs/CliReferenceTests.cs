@@ -187,7 +187,7 @@ public sealed partial class CliReferenceTests
         return sections;
     }
 
-    [GeneratedRegex(@"^## `hetconv (\w+)`$")]
+    [GeneratedRegex(@"^## `hetconv ([\w-]+)`$")]
     private static partial Regex SectionHeading();
 
     /// <summary>A default written in words, as --help would print it: no backticks, no escapes.</summary>

@@ -152,7 +152,9 @@ internal static unsafe class HetConvNhwcKernel
         float* edge = stackalloc float[MaxColumnFilters * MaxTileRows];   // a partial tile's results, before the valid part is copied
         float* p0 = (float*)corners[0], p1 = (float*)corners[1], p2 = (float*)corners[2], p3 = (float*)corners[3], p4 = (float*)corners[4], p5 = (float*)corners[5];
         // Rows 6-11 exist only where the tile has them (AVX-512); elsewhere the JIT drops them with their code.
-        float* p6 = TOps.TileRows > 6 ? (float*)corners[6] : null, p7 = TOps.TileRows > 6 ? (float*)corners[7] : null, p8 = TOps.TileRows > 6 ? (float*)corners[8] : null, p9 = TOps.TileRows > 6 ? (float*)corners[9] : null, p10 = TOps.TileRows > 6 ? (float*)corners[10] : null, p11 = TOps.TileRows > 6 ? (float*)corners[11] : null;
+        float* p6 = TOps.TileRows > 6 ? (float*)corners[6] : null, p7 = TOps.TileRows > 6 ? (float*)corners[7] : null,
+            p8 = TOps.TileRows > 6 ? (float*)corners[8] : null, p9 = TOps.TileRows > 6 ? (float*)corners[9] : null,
+            p10 = TOps.TileRows > 6 ? (float*)corners[10] : null, p11 = TOps.TileRows > 6 ? (float*)corners[11] : null;
 
         // The tile's filters: f0 .. f0 + L - 1 in the first vector, f1 = f0 + L on in the second. Where the second
         // would lie past the last block (AVX-512, an odd number of blocks) it repeats the first, computed and dropped.

@@ -240,8 +240,15 @@ internal static unsafe class HetConvNhwcWeightGradient
             int valid = Math.Min(TOps.TileRows, rows - r), last = valid - 1;
             TV s00 = zero, s01 = zero, s10 = zero, s11 = zero, s20 = zero, s21 = zero, s30 = zero, s31 = zero, s40 = zero, s41 = zero, s50 = zero, s51 = zero;
             TV s60 = zero, s61 = zero, s70 = zero, s71 = zero, s80 = zero, s81 = zero, s90 = zero, s91 = zero, s100 = zero, s101 = zero, s110 = zero, s111 = zero;
-            long o0 = rowOffsets[r + Math.Min(0, last)] + laneBase, o1 = rowOffsets[r + Math.Min(1, last)] + laneBase, o2 = rowOffsets[r + Math.Min(2, last)] + laneBase, o3 = rowOffsets[r + Math.Min(3, last)] + laneBase, o4 = rowOffsets[r + Math.Min(4, last)] + laneBase, o5 = rowOffsets[r + Math.Min(5, last)] + laneBase;
-            long o6 = TOps.TileRows > 6 ? rowOffsets[r + Math.Min(6, last)] + laneBase : 0, o7 = TOps.TileRows > 6 ? rowOffsets[r + Math.Min(7, last)] + laneBase : 0, o8 = TOps.TileRows > 6 ? rowOffsets[r + Math.Min(8, last)] + laneBase : 0, o9 = TOps.TileRows > 6 ? rowOffsets[r + Math.Min(9, last)] + laneBase : 0, o10 = TOps.TileRows > 6 ? rowOffsets[r + Math.Min(10, last)] + laneBase : 0, o11 = TOps.TileRows > 6 ? rowOffsets[r + Math.Min(11, last)] + laneBase : 0;
+            long o0 = rowOffsets[r + Math.Min(0, last)] + laneBase, o1 = rowOffsets[r + Math.Min(1, last)] + laneBase,
+                o2 = rowOffsets[r + Math.Min(2, last)] + laneBase, o3 = rowOffsets[r + Math.Min(3, last)] + laneBase,
+                o4 = rowOffsets[r + Math.Min(4, last)] + laneBase, o5 = rowOffsets[r + Math.Min(5, last)] + laneBase;
+            long o6 = TOps.TileRows > 6 ? rowOffsets[r + Math.Min(6, last)] + laneBase : 0,
+                o7 = TOps.TileRows > 6 ? rowOffsets[r + Math.Min(7, last)] + laneBase : 0,
+                o8 = TOps.TileRows > 6 ? rowOffsets[r + Math.Min(8, last)] + laneBase : 0,
+                o9 = TOps.TileRows > 6 ? rowOffsets[r + Math.Min(9, last)] + laneBase : 0,
+                o10 = TOps.TileRows > 6 ? rowOffsets[r + Math.Min(10, last)] + laneBase : 0,
+                o11 = TOps.TileRows > 6 ? rowOffsets[r + Math.Min(11, last)] + laneBase : 0;
             for (int i = 0; i < count; i++)
             {
                 float* d = dy + i * 2 * L;

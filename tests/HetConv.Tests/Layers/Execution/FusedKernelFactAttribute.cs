@@ -1,6 +1,6 @@
 using HetConv.Layers.Execution.Kernels;
 
-namespace HetConv.Tests.Execution;
+namespace HetConv.Tests.Layers.Execution;
 
 /// <summary>A test of the fused NHWC kernel, reported as skipped, with the reason, on a CPU that cannot run it.</summary>
 public sealed class FusedKernelFactAttribute : FactAttribute

@@ -3,7 +3,7 @@ using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
-namespace HetConv.Tests;
+namespace HetConv.Tests.Layers;
 
 public class BaselineLayerTests
 {

@@ -2,7 +2,7 @@ using HetConv.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace HetConv.Tests;
+namespace HetConv.Tests.Layers;
 
 public class HetConv2dTests
 {

@@ -1,7 +1,7 @@
 using HetConv.Layers;
 using HetConv.Layers.Execution.Kernels;
 
-namespace HetConv.Tests.Execution;
+namespace HetConv.Tests.Layers.Execution.Kernels;
 
 public unsafe class AlignedFloatsTests
 {

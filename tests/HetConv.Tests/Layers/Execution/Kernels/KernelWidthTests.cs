@@ -4,7 +4,7 @@ using HetConv.Layers.Execution.Kernels;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace HetConv.Tests.Execution;
+namespace HetConv.Tests.Layers.Execution.Kernels;
 
 /// <summary>
 /// The NHWC kernels at every vector width, forced in-process through <see cref="KernelIsa.Force"/>: forward, input

@@ -1,13 +1,13 @@
 using HetConv.Layers;
 using HetConv.Layers.Execution;
 using HetConv.Models;
-using HetConv.Tests.Execution;
+using HetConv.Tests.Layers.Execution;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
-namespace HetConv.Tests;
+namespace HetConv.Tests.Layers;
 
 /// <summary>
 /// The fused training-mode BatchNorm (+ residual, + ReLU) against libtorch's BatchNorm2d, addition and ReLU run in

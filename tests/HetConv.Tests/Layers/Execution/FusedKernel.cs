@@ -2,7 +2,7 @@ using HetConv.Layers;
 using HetConv.Layers.Execution;
 using HetConv.Layers.Execution.Kernels;
 
-namespace HetConv.Tests.Execution;
+namespace HetConv.Tests.Layers.Execution;
 
 /// <summary>
 /// Whether the fused NHWC kernel can run here, and whether it did: under <c>fused-nhwc</c> a layer it does not

@@ -1,12 +1,12 @@
 using CsCheck;
 using HetConv.Layers;
 using HetConv.Layers.Execution;
-using HetConv.Tests.Execution;
+using HetConv.Tests.Layers.Execution;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
-namespace HetConv.Tests;
+namespace HetConv.Tests.Layers;
 
 /// <summary>
 /// Every execution strategy of HetConv2d against an independent reference: a float64 dense convolution with the

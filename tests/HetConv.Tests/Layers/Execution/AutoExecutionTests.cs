@@ -3,7 +3,7 @@ using HetConv.Layers.Execution;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace HetConv.Tests.Execution;
+namespace HetConv.Tests.Layers.Execution;
 
 public class AutoExecutionTests
 {

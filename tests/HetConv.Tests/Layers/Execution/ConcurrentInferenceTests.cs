@@ -6,7 +6,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace HetConv.Tests.Execution;
+namespace HetConv.Tests.Layers.Execution;
 
 /// <summary>
 /// Inference from several threads on one model, the way a service shares a model between requests: every result
