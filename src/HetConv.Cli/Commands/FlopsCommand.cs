@@ -1,7 +1,6 @@
 using System.Runtime.InteropServices;
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using HetConv.Models;
 using HetConv.Profiling;
 using Spectre.Console;
@@ -45,7 +44,7 @@ public static class FlopsCommand
             using var network = ModelOptions.Build(entry.Name, options, result.GetValue(classes), (int)shape[0]);
             var profile = ProfileOrExplain(network, shape, flopConvention);
             if (result.GetValue(json))
-                Console.WriteLine(ToJson(entry.Name, options, profile));
+                Console.WriteLine(ModelProfileJson.Write(entry.Name, options, profile));
             else
                 Write(entry.Name, options, profile);
             return 0;
@@ -74,22 +73,6 @@ public static class FlopsCommand
         }
     }
 
-    public static string ToJson(string modelName, ConvOptions options, ModelProfile profile)
-    {
-        var document = new
-        {
-            model = modelName,
-            options = options.ToString(),
-            input = profile.Input,
-            convention = profile.Convention == FlopConvention.Paper ? "paper" : "macs",
-            flops = profile.FlopCount,
-            @params = profile.Params,
-            buffers = profile.Buffers,
-            layers = profile.Layers.Select(l => new { name = l.Name, type = l.Type, flops = l.FlopCount, @params = l.Params, buffers = l.Buffers }),
-        };
-        return JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true });
-    }
-
     private static void Write(string modelName, ConvOptions options, ModelProfile profile)
     {
         var table = new Table().AddColumns("layer", "type", "FLOPs", "params", "buffers");
@@ -98,7 +81,7 @@ public static class FlopsCommand
             table.AddRow(Markup.Escape(layer.Name == "" ? "(model)" : layer.Name), layer.Type, $"{layer.FlopCount:N0}", $"{layer.Params:N0}", $"{layer.Buffers:N0}");
         table.AddRow("[bold]total[/]", "", $"[bold]{profile.FlopCount:N0}[/]", $"[bold]{profile.Params:N0}[/]", $"[bold]{profile.Buffers:N0}[/]");
         AnsiConsole.Write(table);
-        string conventionName = profile.Convention == FlopConvention.Paper ? "paper" : "macs";
+        string conventionName = ModelProfileJson.Name(profile.Convention);
         string flopsText = profile.Convention == FlopConvention.Paper
             ? $"{ModelProfile.TruncatedMillions(profile.Flops):F2}M FLOPs (paper convention: millions truncated)"
             : $"{profile.Flops / 1e6:F2}M MACs";

@@ -16,15 +16,9 @@ internal static class ExportCases
     /// <summary>Every kind: standard, HetConv shifted and blocked, PC, GWC+PWC, DWC+PWC, and HetConv with SE.</summary>
     public static readonly string[] Kinds = { "standard", "P4", "P4-blocked", "PC", "GWC4_PWC", "DWC_PWC", "P4_SE" };
 
-    /// <summary>(model, kind) pairs: every kind on the CIFAR models, and HetConv on the ImageNet ones.</summary>
-    public static IEnumerable<object[]> ModelsAndKinds()
-    {
-        foreach (var model in new[] { "resnet20", "vgg16-cifar", "mobilenet-cifar" })
-            foreach (var kind in Kinds)
-                yield return new object[] { model, kind };
-        foreach (var model in new[] { "resnet34", "resnet50", "vgg16" })
-            yield return new object[] { model, "P4" };
-    }
+    /// <summary>(model, kind) pairs: every zoo model in every kind.</summary>
+    public static IEnumerable<object[]> ModelsAndKinds() =>
+        ModelZoo.Names.SelectMany(model => Kinds.Select(kind => new object[] { model, kind }));
 
     /// <summary>Input [C, H, W] for a fast test: CIFAR models at 16x16, ImageNet ones at 32x32.</summary>
     public static long[] InputShape(string model) => ModelZoo.Get(model).DefaultClasses == 1000 ? new long[] { 3, 32, 32 } : new long[] { 3, 16, 16 };

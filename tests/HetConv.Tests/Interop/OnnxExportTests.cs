@@ -13,11 +13,9 @@ public class OnnxExportTests
         {
             new[] { c[0], c[1], OnnxHetConvForm.Grouped },
             new[] { c[0], c[1], OnnxHetConvForm.Dense },
-        }).Where(c => (OnnxHetConvForm)c[2] == OnnxHetConvForm.Grouped
-                      // The dense form differs only in HetConv layers, and is checked on the CIFAR models (fast).
-                      || ((string)c[1] is not ("standard" or "GWC4_PWC" or "DWC_PWC") && ModelZoo.Get((string)c[0]).DefaultClasses != 1000));
+        });
 
-    /// <summary>Every zoo model in every kind runs in ONNX Runtime, in-process beside libtorch, as it does in TorchSharp.</summary>
+    /// <summary>Every zoo model in every kind, in both forms, runs in ONNX Runtime, in-process beside libtorch, as it does in TorchSharp.</summary>
     [Theory]
     [MemberData(nameof(Cases))]
     public void The_graph_runs_in_onnx_runtime_and_matches_torchsharp(string name, string kind, OnnxHetConvForm form)

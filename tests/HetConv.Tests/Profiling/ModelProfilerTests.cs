@@ -1,5 +1,4 @@
 using System.Text.Json;
-using HetConv.Cli.Commands;
 using HetConv.Layers;
 using HetConv.Models;
 using HetConv.Profiling;
@@ -222,7 +221,7 @@ public class ModelProfilerTests
     {
         using var model = ModelZoo.Create("resnet20", ConvOptions.HetConv(2), inChannels: 1);
         var profile = ModelProfiler.Profile(model, new long[] { 1, 28, 28 }, FlopConvention.Paper);
-        using var json = JsonDocument.Parse(FlopsCommand.ToJson("resnet20", ConvOptions.HetConv(2), profile));
+        using var json = JsonDocument.Parse(ModelProfileJson.Write("resnet20", ConvOptions.HetConv(2), profile));
         var root = json.RootElement;
         Assert.Equal("resnet20", root.GetProperty("model").GetString());
         Assert.Equal("paper", root.GetProperty("convention").GetString());
