@@ -36,7 +36,9 @@ public class OnnxExportTests
             using var expected = model.call(x);
             using var actual = runner.Run(x);
             Assert.True(expected.abs().max().item<float>() > 0, "all-zero logits would prove nothing");
-            TensorAssert.Close(actual, expected, rtol: 1e-4, what: $"{name} {kind} {form} batch {batch}");
+            // Within 1e-4 of the logits' scale: random BatchNorm statistics make deep networks' logits large, and ONNX
+            // Runtime sums in another order than libtorch.
+            TensorAssert.Close(actual, expected, rtol: 1e-4, what: $"{name} {kind} {form} batch {batch}", scaleFraction: 1);
         }
     }
 
