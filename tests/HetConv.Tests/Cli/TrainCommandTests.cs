@@ -57,9 +57,11 @@ public class TrainCommandTests(ReferenceRun reference) : IClassFixture<Reference
         double first = history[0].ResidentMiB, second = history[1].ResidentMiB, third = history[2].ResidentMiB;
         Assert.All(new[] { first, second, third }, m => Assert.True(double.IsFinite(m) && m > 0, $"resident memory {m} MiB"));
         // A leak grows by about the same amount every epoch. Warm-up does not: the allocator's arenas and oneDNN's
-        // primitive caches settle within epoch 1 on some CPUs and run into epoch 2 on others (AVX-512 Xeons), so
-        // growth is allowed where it is small overall or clearly slowing down.
-        bool flat = third - first <= 0.1 * first;
+        // primitive caches settle within epoch 1 on some CPUs and only in epoch 3 or 4 on others (on a 2-core AVX-512
+        // Xeon: 473, 520, 538, 560, 560, 560 MiB over six epochs of this run), so growth is allowed where it is
+        // moderate overall or clearly slowing down; a leak of a batch's activations per step (over 60 MiB an epoch
+        // here) fails both.
+        bool flat = third - first <= 0.25 * first;
         bool settling = third - second <= 0.5 * (second - first);
         Assert.True(flat || settling, $"resident memory {first:F0}, {second:F0}, {third:F0} MiB after epochs 1, 2, 3");
     }
