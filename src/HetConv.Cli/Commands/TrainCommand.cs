@@ -119,15 +119,12 @@ public static class TrainCommand
     {
         try
         {
-            return action();
+            // Bad option values; data and file faults are reported by the top-level handler (HetConvCli).
+            return CliUsageException.Wrap(action);
         }
         catch (RunDirectoryException e) when (e.InUse)
         {
             throw new CliUsageException($"{e.Message} Continue it with --resume {e.Directory}, or choose another --out.", e);
-        }
-        catch (Exception e) when (e is ArgumentException or DataFormatException or IOException or UnauthorizedAccessException)
-        {
-            throw new CliUsageException(e.Message, e);
         }
     }
 
