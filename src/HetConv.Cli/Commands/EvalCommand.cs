@@ -16,7 +16,9 @@ public static class EvalCommand
     {
         var checkpoint = new Option<string>("--checkpoint", "-c") { Description = "checkpoint written by hetconv train (last.ckpt or best.ckpt)", Required = true };
         var data = new Option<string?>("--data") { Description = "data directory (default: the one the model was trained on)" };
-        var dataSet = new Option<string?>("--dataset") { Description = "fashion-mnist, mnist, cifar10, cifar100 or auto (default: the training run's)" };
+        var dataSet = new Option<string?>("--dataset") { Description = "fashion-mnist, mnist, cifar10, cifar100, folder or auto (default: the training run's)" };
+        var badImages = new Option<string?>("--bad-images") { Description = "image folders: fail or skip on an image that cannot be decoded (default: the training run's)" };
+        badImages.AcceptOnlyFromAmong("fail", "skip");
         var split = new Option<string>("--split") { Description = "test or train", DefaultValueFactory = _ => "test" };
         split.AcceptOnlyFromAmong("test", "train");
         var limit = new Option<int?>("--limit") { Description = "evaluate only the first N images" };
@@ -29,7 +31,7 @@ public static class EvalCommand
         };
         var command = new Command("eval", "Evaluate a checkpoint: accuracy, per-class accuracy, confusion matrix, latency per image.")
         {
-            checkpoint, data, dataSet, split, limit, batchSize, device, output, threads,
+            checkpoint, data, dataSet, split, limit, batchSize, device, output, threads, badImages,
         };
         command.SetAction(result =>
         {
@@ -44,6 +46,7 @@ public static class EvalCommand
                 BatchSize = result.GetValue(batchSize),
                 Device = result.GetValue(device)!,
                 OutDirectory = result.GetValue(output),
+                BadImages = result.GetValue(badImages) is { } policy ? ImageFolderOptions.Policy(policy) : null,
             };
             var report = CliUsageException.Wrap(() => Evaluator.Run(request));
             Write(report);

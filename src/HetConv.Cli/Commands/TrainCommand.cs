@@ -31,7 +31,7 @@ public static class TrainCommand
     {
         var options = o.Read(result);
         var kind = DataSetLoading.Kind(result.GetValue(o.DataSet)!, options.DataDirectory);
-        options = options with { DataSet = DataSets.Name(kind) };
+        options = options with { DataSet = DataSets.Name(kind), ImageSize = kind == DataSetKind.ImageFolder ? result.GetValue(o.ImageSize) : null };
         options.Validate();
         Trainer.ParseDevice(options.Device);
         ModelOptions.Entry(options.Model);
@@ -40,8 +40,9 @@ public static class TrainCommand
         if (RunDirectory.HoldsRun(outDirectory))
             throw new RunDirectoryException(outDirectory, "already holds a run.", inUse: true);
 
-        var train = DataSetLoading.Load(kind, options.DataDirectory, DataSplit.Train);
-        var test = DataSetLoading.Load(kind, options.DataDirectory, DataSplit.Test);
+        var folder = options.FolderSettings(result.GetValue(o.Workers));
+        var train = DataSetLoading.Open(kind, options.DataDirectory, DataSplit.Train, folder);
+        var test = DataSetLoading.Open(kind, options.DataDirectory, DataSplit.Test, folder);
         // Settings only the model can check (e.g. a part that does not divide a layer's channels).
         ModelOptions.Build(options.Model, convOptions, train.ClassCount, train.Channels).Dispose();
         int trainImages = Math.Min(train.Count, options.TrainLimit ?? int.MaxValue);
@@ -49,6 +50,7 @@ public static class TrainCommand
         Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Training {options.Model} {Trainer.ConvDescription(options)} on {options.DataSet} ({trainImages} training / {testImages} test images, " +
             $"{train.Channels}x{train.Height}x{train.Width}, {train.ClassCount} classes), {options.Epochs} epochs; outputs in {Path.GetFullPath(outDirectory)}"));
+        DataSetLoading.WarnSkipped(train, test);
         return Run(outDirectory, observer => new Trainer(ModelFactories.Zoo, observer).Train(options, train, test, outDirectory, Cancellation()));
     }
 
@@ -67,8 +69,10 @@ public static class TrainCommand
         string dataDirectory = changes.DataDirectory ?? options.DataDirectory;
         if (changes.Device is { } device) Trainer.ParseDevice(device);
         var kind = DataSets.Parse(options.DataSet);
-        var train = DataSetLoading.Load(kind, dataDirectory, DataSplit.Train);
-        var test = DataSetLoading.Load(kind, dataDirectory, DataSplit.Test);
+        var folder = options.FolderSettings(result.GetValue(o.Workers));
+        var train = DataSetLoading.Open(kind, dataDirectory, DataSplit.Train, folder);
+        var test = DataSetLoading.Open(kind, dataDirectory, DataSplit.Test, folder);
+        DataSetLoading.WarnSkipped(train, test);
         Console.Out.WriteLine($"Resuming {options.Model} {Trainer.ConvDescription(options)} on {options.DataSet} in {Path.GetFullPath(runDirectory)}");
         return Run(runDirectory, observer => new Trainer(ModelFactories.Zoo, observer).Resume(runDirectory, train, test, changes, Cancellation()));
     }
@@ -83,7 +87,10 @@ public static class TrainCommand
             Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Done: best test accuracy {100 * summary.BestTestAccuracy:F2}% (epoch {summary.BestEpoch}), final {100 * summary.FinalTestAccuracy:F2}%, " +
                 $"{summary.TotalSeconds / 60:F1} min, {summary.ImagesPerSecond:F0} images/s."));
-            string[] outputs = [Trainer.SummaryFile, Trainer.MetricsFile, Trainer.LossPlot, Trainer.AccuracyPlot, Trainer.LastCheckpoint, Trainer.BestCheckpoint, Trainer.ConfigFile];
+            string[] outputs = [Trainer.SummaryFile, Trainer.MetricsFile, Trainer.LossPlot, Trainer.AccuracyPlot, Trainer.LastCheckpoint, Trainer.BestCheckpoint, Trainer.ConfigFile,
+                .. summary.SkippedImages > 0 ? [Trainer.SkippedImagesFile] : Array.Empty<string>()];
+            if (summary.SkippedImages > 0)
+                Console.Out.WriteLine($"Skipped {summary.SkippedImages} unreadable image file(s), listed in {Trainer.SkippedImagesFile}.");
             Console.Out.WriteLine($"Outputs in {summary.RunDirectory}: {string.Join(", ", outputs)}");
             if (!PlotFonts.EnsureRegistered())
                 Console.Error.WriteLine($"warning: {PlotFonts.DejaVuSansPath} is missing, so the plots have no text; install it with: {PlotFonts.InstallHint}");

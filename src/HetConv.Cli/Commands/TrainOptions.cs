@@ -15,10 +15,15 @@ internal sealed class TrainOptions
     public readonly Option<string?> Part = Described(ModelOptions.Part(), null, $" (default: {TrainingOptions.DefaultPart} with hetconv; 1 is a standard convolution)");
     public readonly Option<int?> Groups = ModelOptions.Groups();
     public readonly Option<bool> Se = ModelOptions.SqueezeExcitation();
-    public readonly Option<string> Data = new("--data") { Description = "data directory: MNIST-format IDX files (raw or .gz) or CIFAR-10/100 binary files",
+    public readonly Option<string> Data = new("--data") { Description = "data directory: MNIST-format IDX files (raw or .gz), CIFAR-10/100 binary files, or an image folder",
         DefaultValueFactory = _ => DataSets.DefaultDirectory };
-    public readonly Option<string> DataSet = new("--dataset") { Description = "fashion-mnist, mnist, cifar10, cifar100 or auto (from the directory's files)",
+    public readonly Option<string> DataSet = new("--dataset") { Description = "fashion-mnist, mnist, cifar10, cifar100, folder or auto (from the directory's files)",
         DefaultValueFactory = _ => "auto" };
+    public readonly Option<int> ImageSize = ImageFolderOptions.ImageSize();
+    public readonly Option<string?> Mean = new("--mean") { Description = "per-channel mean in [0, 1], comma-separated (default: estimated from the training images)" };
+    public readonly Option<string?> Std = new("--std") { Description = "per-channel standard deviation in [0, 1], comma-separated (with --mean)" };
+    public readonly Option<string> BadImages = ImageFolderOptions.BadImages();
+    public readonly Option<int?> Workers = ImageFolderOptions.Workers();
     public readonly Option<int> Epochs = new("--epochs", "-e") { Description = "epochs to train", DefaultValueFactory = _ => Defaults.Epochs };
     public readonly Option<int> BatchSize = new("--batch-size", "-b") { Description = "images per batch", DefaultValueFactory = _ => Defaults.BatchSize };
     public readonly Option<double> Lr = new("--lr") { Description = "learning rate (the peak for onecycle)",
@@ -49,12 +54,12 @@ internal sealed class TrainOptions
 
     public IReadOnlyList<Option> All => new Option[]
     {
-        Model, Conv, Part, Groups, Se, Data, DataSet, Epochs, BatchSize, Lr, Schedule, Warmup, StepEpochs, Milestones, Gamma,
+        Model, Conv, Part, Groups, Se, Data, DataSet, ImageSize, Mean, Std, BadImages, Workers, Epochs, BatchSize, Lr, Schedule, Warmup, StepEpochs, Milestones, Gamma,
         Momentum, Nesterov, WeightDecay, NoAugment, Seed, Device, TrainLimit, TestLimit, Out, Resume, Threads,
     };
 
     /// <summary>The options a resumed run may be given (<see cref="TrainingOptions.ResumedWith"/>).</summary>
-    public IReadOnlyList<Option> Resumable => new Option[] { Resume, Epochs, Data, Device, Threads };
+    public IReadOnlyList<Option> Resumable => new Option[] { Resume, Epochs, Data, Device, Threads, Workers };
 
     /// <summary>The run the options describe (the data set's kind is left to the caller, which detects it).</summary>
     public TrainingOptions Read(ParseResult result) => new()
@@ -65,6 +70,8 @@ internal sealed class TrainOptions
         Groups = result.GetValue(Groups),
         SqueezeExcitation = result.GetValue(Se),
         DataDirectory = Path.GetFullPath(result.GetValue(Data)!),
+        Normalization = ChannelNormalization.Parse(result.GetValue(Mean), result.GetValue(Std)),
+        BadImages = ImageFolderOptions.Policy(result.GetValue(BadImages)!),
         TrainLimit = result.GetValue(TrainLimit),
         TestLimit = result.GetValue(TestLimit),
         Epochs = result.GetValue(Epochs),

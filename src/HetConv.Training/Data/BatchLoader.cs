@@ -8,7 +8,7 @@ namespace HetConv.Data;
 /// tensors are allocated once and refilled in place for every batch, so an epoch allocates no batch memory; a
 /// batch is valid until the enumeration moves on.
 /// </summary>
-public sealed class BatchLoader : IDisposable
+public sealed class BatchLoader : IBatchLoader
 {
     private readonly ImageDataSet data;
     private readonly Augmentation? augmentation;

@@ -14,4 +14,7 @@ public enum DataSetKind
 
     /// <summary>CIFAR-100, binary version (fine labels).</summary>
     Cifar100,
+
+    /// <summary>A folder of image files, one sub-folder per class (or train/ and val/ holding them).</summary>
+    ImageFolder,
 }

@@ -13,13 +13,14 @@ public static class DataSets
         "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
     };
 
-    /// <summary>Command-line names: fashion-mnist, mnist, cifar10, cifar100.</summary>
+    /// <summary>Command-line names: fashion-mnist, mnist, cifar10, cifar100, folder.</summary>
     public static string Name(DataSetKind kind) => kind switch
     {
         DataSetKind.FashionMnist => "fashion-mnist",
         DataSetKind.Mnist => "mnist",
         DataSetKind.Cifar10 => "cifar10",
         DataSetKind.Cifar100 => "cifar100",
+        DataSetKind.ImageFolder => "folder",
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
@@ -36,8 +37,8 @@ public static class DataSets
         name.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase) ? Detect(directory) : Parse(name);
 
     /// <summary>
-    /// The kind a directory holds, from its file names: CIFAR-10's or CIFAR-100's binary files, otherwise
-    /// MNIST format (Fashion-MNIST when it is the default directory or named so).
+    /// The kind a directory holds, from its file names: CIFAR-10's or CIFAR-100's binary files, an image folder
+    /// (<see cref="ImageFolder.Looks"/>), otherwise MNIST format (Fashion-MNIST when it is the default directory or named so).
     /// </summary>
     public static DataSetKind Detect(string directory)
     {
@@ -47,11 +48,17 @@ public static class DataSets
         {
             if (Has("data_batch_1.bin") || Has("test_batch.bin")) return DataSetKind.Cifar10;
             if (Has("train.bin") || Has("test.bin")) return DataSetKind.Cifar100;
+            if (ImageFolder.Looks(directory)) return DataSetKind.ImageFolder;
         }
         return Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)))
             .Contains("fashion", StringComparison.OrdinalIgnoreCase) ? DataSetKind.FashionMnist : DataSetKind.Mnist;
     }
 
+    /// <summary>A split as a source: an image folder streamed with <paramref name="folder"/>'s settings, the others loaded whole.</summary>
+    public static IImageSource Open(DataSetKind kind, string directory, DataSplit split, ImageFolderSettings? folder = null) =>
+        kind == DataSetKind.ImageFolder ? ImageFolderSource.Open(directory, split, folder ?? new ImageFolderSettings()) : Load(kind, directory, split);
+
+    /// <summary>An IDX or CIFAR split, whole in memory.</summary>
     public static ImageDataSet Load(DataSetKind kind, string directory, DataSplit split)
     {
         bool isDefault = Path.GetFullPath(directory).TrimEnd('/') == DefaultDirectory;
@@ -61,6 +68,7 @@ public static class DataSets
             DataSetKind.Mnist => MnistFormat.Load(directory, split, Name(kind), Digits, isDefault ? InstallHint : null),
             DataSetKind.Cifar10 => CifarBinary.LoadCifar10(directory, split),
             DataSetKind.Cifar100 => CifarBinary.LoadCifar100(directory, split),
+            DataSetKind.ImageFolder => throw new ArgumentException("an image folder is streamed, not loaded whole: open it with DataSets.Open."),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
     }

@@ -5,7 +5,7 @@ namespace HetConv.Data;
 /// Converted to float tensors batch by batch (see <see cref="BatchLoader"/>), so a whole split costs one byte per
 /// pixel in memory.
 /// </summary>
-public sealed class ImageDataSet
+public sealed class ImageDataSet : IImageSource
 {
     public ImageDataSet(string name, byte[] images, byte[] labels, int channels, int height, int width, IReadOnlyList<string> classNames)
     {
@@ -45,6 +45,15 @@ public sealed class ImageDataSet
         if (count >= Count) return this;
         return new ImageDataSet(Name, Images[..(count * ImageSize)], Labels[..count], Channels, Height, Width, ClassNames);
     }
+
+    IImageSource IImageSource.Take(int count) => Take(count);
+
+    /// <summary>Of every image (<see cref="ChannelNormalization.Of"/>).</summary>
+    public ChannelNormalization EstimateNormalization() => ChannelNormalization.Of(this);
+
+    /// <summary>A <see cref="BatchLoader"/>, augmenting with <see cref="Augmentation.Standard"/>.</summary>
+    public IBatchLoader Loader(int batchSize, ChannelNormalization normalization, bool augment) =>
+        new BatchLoader(this, batchSize, normalization, augment ? Augmentation.Standard : null);
 
     public override string ToString() => $"{Name}: {Count} images {Channels}x{Height}x{Width}, {ClassCount} classes";
 }

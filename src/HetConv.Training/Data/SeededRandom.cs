@@ -53,6 +53,12 @@ public sealed class SeededRandom
         }
     }
 
+    /// <summary>Uniform in [0, 1), from the top 53 bits.</summary>
+    public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
+
+    /// <summary>Uniform in [low, high).</summary>
+    public double Uniform(double low, double high) => low + (high - low) * NextDouble();
+
     /// <summary>Fisher-Yates shuffle.</summary>
     public void Shuffle(Span<int> items)
     {

@@ -36,7 +36,7 @@ public sealed record CheckpointState
     /// Throws a <see cref="DataFormatException"/> naming <paramref name="checkpointPath"/> unless
     /// <paramref name="data"/> has the image shape and classes the checkpoint was trained on.
     /// </summary>
-    public void EnsureFits(ImageDataSet data, string checkpointPath)
+    public void EnsureFits(IImageSource data, string checkpointPath)
     {
         if (data.Channels != InChannels || data.Height != Height || data.Width != Width || data.ClassCount != ClassNames.Length)
             throw new DataFormatException(checkpointPath,

@@ -7,13 +7,13 @@ namespace HetConv.Training;
 /// <summary>Runs a classifier over a data set in eval mode: loss, accuracy, confusion matrix, time.</summary>
 public static class Evaluation
 {
-    public static EvaluationResult Run(nn.Module<Tensor, Tensor> model, BatchLoader loader, Device device, int classes)
+    public static EvaluationResult Run(nn.Module<Tensor, Tensor> model, IBatchLoader loader, Device device, int classes)
     {
         model.eval();
         using var noGrad = no_grad();
         var confusion = new long[classes, classes];
         double lossSum = 0;
-        long correct = 0;
+        long correct = 0, seen = 0;
         var clock = new Stopwatch();
         foreach (var (inputs, labels) in loader.Batches())
         {
@@ -25,6 +25,7 @@ public static class Evaluation
             lossSum += nn.functional.cross_entropy(logits, target, reduction: nn.Reduction.Sum).item<float>();
             var predicted = logits.argmax(1).cpu().data<long>().ToArray();
             var truth = labels.data<long>().ToArray();
+            seen += truth.Length;
             for (int i = 0; i < truth.Length; i++)
             {
                 if (predicted[i] >= classes)
@@ -33,6 +34,7 @@ public static class Evaluation
                 if (truth[i] == predicted[i]) correct++;
             }
         }
-        return new EvaluationResult(lossSum / loader.Count, (double)correct / loader.Count, confusion, loader.Count, clock.Elapsed.TotalSeconds);
+        // Counted, not the loader's Count: a source that skips unreadable images yields fewer.
+        return new EvaluationResult(lossSum / seen, (double)correct / seen, confusion, (int)seen, clock.Elapsed.TotalSeconds);
     }
 }

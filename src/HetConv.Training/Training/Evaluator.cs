@@ -24,6 +24,9 @@ public sealed record EvaluationRequest
     public int BatchSize { get; init; } = DefaultBatchSize;
     public string Device { get; init; } = "cpu";
 
+    /// <summary>Image folders: what to do with an image that cannot be decoded (null: as the training run did).</summary>
+    public BadImagePolicy? BadImages { get; init; }
+
     /// <summary>Where <c>eval.json</c> and <c>confusion.png</c> go (null: the checkpoint's directory).</summary>
     public string? OutDirectory { get; init; }
 
@@ -52,12 +55,13 @@ public static class Evaluator
         string outDirectory = OutputDirectory.Check(request.OutDirectory ?? Path.GetDirectoryName(Path.GetFullPath(request.Checkpoint))!);
         string directory = request.DataDirectory ?? state.Options.DataDirectory;
         var kind = DataSets.Resolve(request.DataSet ?? (request.DataDirectory is null ? state.Options.DataSet : "auto"), directory);
-        var images = DataSets.Load(kind, directory, request.Split);
+        var folder = (state.Options with { BadImages = request.BadImages ?? state.Options.BadImages }).FolderSettings();
+        var images = DataSets.Open(kind, directory, request.Split, folder);
         if (request.Limit is { } limit) images = images.Take(limit);
         state.EnsureFits(images, request.Checkpoint);
 
         using var model = CheckpointModel.Load(request.Checkpoint, state, factory ?? ModelFactories.Zoo, device);
-        using var loader = new BatchLoader(images, request.BatchSize, state.Normalization);
+        using var loader = images.Loader(request.BatchSize, state.Normalization, augment: false);
         var result = Evaluation.Run(model, loader, device, images.ClassCount);
         double batch1 = LatencyProbe.SecondsPerImage(model, images, state.Normalization, device);
 

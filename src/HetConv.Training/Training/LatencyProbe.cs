@@ -10,10 +10,10 @@ public static class LatencyProbe
     private const int WarmUp = 5, Timed = 100;
 
     /// <summary>Mean forward time of one image at batch 1, over up to 100 images after a short warm-up.</summary>
-    public static double SecondsPerImage(nn.Module<Tensor, Tensor> model, ImageDataSet images, ChannelNormalization normalization, Device device)
+    public static double SecondsPerImage(nn.Module<Tensor, Tensor> model, IImageSource images, ChannelNormalization normalization, Device device)
     {
         var sample = images.Take(Math.Min(images.Count, WarmUp + Timed));
-        using var loader = new BatchLoader(sample, 1, normalization);
+        using var loader = sample.Loader(1, normalization, augment: false);
         model.eval();
         using var noGrad = no_grad();
         var clock = new Stopwatch();

@@ -27,10 +27,13 @@ public sealed class Trainer(ModelFactory modelFactory, ITrainingObserver? observ
     public const string LossPlot = "loss.png";
     public const string AccuracyPlot = "accuracy.png";
 
+    /// <summary>Images left out as unreadable (<see cref="BadImagePolicy.Skip"/>), one "path: reason" a line; only when there are some.</summary>
+    public const string SkippedImagesFile = "skipped-images.txt";
+
     private readonly ITrainingObserver observer = observer ?? new SilentObserver();
 
     /// <summary>Starts a new run in <paramref name="runDirectory"/>, which it claims first (<see cref="RunDirectory.Claim"/>).</summary>
-    public TrainingSummary Train(TrainingOptions options, ImageDataSet train, ImageDataSet test, string runDirectory, CancellationToken cancel = default)
+    public TrainingSummary Train(TrainingOptions options, IImageSource train, IImageSource test, string runDirectory, CancellationToken cancel = default)
     {
         options.Validate();
         RunDirectory.Claim(runDirectory);
@@ -43,7 +46,7 @@ public sealed class Trainer(ModelFactory modelFactory, ITrainingObserver? observ
     /// Continues the run in <paramref name="runDirectory"/> from its last checkpoint, with the
     /// <paramref name="changes"/> a resumed run may make, which are recorded in config.json and the checkpoints.
     /// </summary>
-    public TrainingSummary Resume(string runDirectory, ImageDataSet train, ImageDataSet test, ResumeChanges? changes = null, CancellationToken cancel = default)
+    public TrainingSummary Resume(string runDirectory, IImageSource train, IImageSource test, ResumeChanges? changes = null, CancellationToken cancel = default)
     {
         string last = Path.Combine(runDirectory, LastCheckpoint);
         var state = Checkpoint.ReadState(last);
@@ -60,7 +63,7 @@ public sealed class Trainer(ModelFactory modelFactory, ITrainingObserver? observ
     public static TrainingOptions OptionsOf(string runDirectory) =>
         Checkpoint.ReadState(Path.Combine(runDirectory, LastCheckpoint)).Options;
 
-    private TrainingSummary Loop(TrainingOptions options, ImageDataSet train, ImageDataSet test, string runDirectory, string? resumeFrom, CancellationToken cancel)
+    private TrainingSummary Loop(TrainingOptions options, IImageSource train, IImageSource test, string runDirectory, string? resumeFrom, CancellationToken cancel)
     {
         var device = ParseDevice(options.Device);
         if (options.Threads is { } threads) set_num_threads(threads);
@@ -71,7 +74,7 @@ public sealed class Trainer(ModelFactory modelFactory, ITrainingObserver? observ
             weight_decay: options.WeightDecay, nesterov: options.Nesterov);
         var (flops, parameters) = Cost(model, train);
 
-        var normalization = ChannelNormalization.Of(train);
+        ChannelNormalization? normalization = null;
         var dataRandom = new SeededRandom(options.Seed);
         var history = new List<EpochMetrics>();
         if (resumeFrom is not null)
@@ -83,13 +86,15 @@ public sealed class Trainer(ModelFactory modelFactory, ITrainingObserver? observ
             using var rngState = tensor(state.TorchRandomState, ScalarType.Byte);
             random.set_rng_state(rngState);
         }
+        // Estimated only for a new run: an image folder's estimate decodes a sample of its images.
+        normalization ??= options.Normalization ?? train.EstimateNormalization();
         // Written once the model is known to build (and, resumed, to load), so a refused resume changes nothing.
         AtomicFile.WriteText(Path.Combine(runDirectory, ConfigFile), JsonSerializer.Serialize(options, TrainingOptions.Json));
 
-        using var trainLoader = new BatchLoader(train, options.BatchSize, normalization, options.Augment ? Augmentation.Standard : null);
+        using var trainLoader = train.Loader(options.BatchSize, normalization, options.Augment);
         // Test batches of the training size reuse the memory training already holds (a larger size makes the
         // allocator grow the heap on the first test passes).
-        using var testLoader = new BatchLoader(test, options.BatchSize, normalization);
+        using var testLoader = test.Loader(options.BatchSize, normalization, augment: false);
         int batches = trainLoader.BatchCount;
         observer.Starting(history.Count + 1, options.Epochs, batches);
 
@@ -129,7 +134,7 @@ public sealed class Trainer(ModelFactory modelFactory, ITrainingObserver? observ
         return WriteReports(runDirectory, options, history, train, test, flops, parameters, device);
     }
 
-    private nn.Module<Tensor, Tensor> Build(TrainingOptions options, ImageDataSet train, string? resumeFrom)
+    private nn.Module<Tensor, Tensor> Build(TrainingOptions options, IImageSource train, string? resumeFrom)
     {
         try
         {
@@ -146,7 +151,7 @@ public sealed class Trainer(ModelFactory modelFactory, ITrainingObserver? observ
     /// generator, which is put back as it was, so that training draws the same numbers (dropout) whether the
     /// run started here or resumed from a checkpoint.
     /// </summary>
-    private static (long Flops, long Params) Cost(nn.Module<Tensor, Tensor> model, ImageDataSet train)
+    private static (long Flops, long Params) Cost(nn.Module<Tensor, Tensor> model, IImageSource train)
     {
         using var generator = random.get_rng_state();
         try
@@ -160,7 +165,7 @@ public sealed class Trainer(ModelFactory modelFactory, ITrainingObserver? observ
         }
     }
 
-    private (double Loss, double Accuracy, double LastRate) TrainEpoch(nn.Module<Tensor, Tensor> model, SGD optimizer, BatchLoader loader,
+    private (double Loss, double Accuracy, double LastRate) TrainEpoch(nn.Module<Tensor, Tensor> model, SGD optimizer, IBatchLoader loader,
         SeededRandom dataRandom, TrainingOptions options, int epoch, Device device, CancellationToken cancel)
     {
         model.train();
@@ -197,9 +202,12 @@ public sealed class Trainer(ModelFactory modelFactory, ITrainingObserver? observ
     }
 
     private static TrainingSummary WriteReports(string runDirectory, TrainingOptions options, List<EpochMetrics> history,
-        ImageDataSet train, ImageDataSet test, long flops, long parameters, Device device)
+        IImageSource train, IImageSource test, long flops, long parameters, Device device)
     {
         MetricsCsv.Write(Path.Combine(runDirectory, MetricsFile), history);
+        var skipped = train.Skipped.Concat(test.Skipped).DistinctBy(b => b.Path).ToArray();
+        if (skipped.Length > 0)
+            AtomicFile.WriteText(Path.Combine(runDirectory, SkippedImagesFile), string.Join('\n', skipped.Select(b => b.ToString())) + "\n");
         string title = $"{options.Model} {ConvDescription(options)} on {options.DataSet}";
         TrainingPlots.SaveLoss(Path.Combine(runDirectory, LossPlot), history, title);
         TrainingPlots.SaveAccuracy(Path.Combine(runDirectory, AccuracyPlot), history, title);
@@ -223,6 +231,7 @@ public sealed class Trainer(ModelFactory modelFactory, ITrainingObserver? observ
             TotalSeconds = history.Sum(m => m.Seconds),
             TrainImages = train.Count,
             TestImages = test.Count,
+            SkippedImages = skipped.Length,
             Device = options.Device,
             Threads = get_num_threads(),
             RunDirectory = Path.GetFullPath(runDirectory),
@@ -258,7 +267,7 @@ public sealed class Trainer(ModelFactory modelFactory, ITrainingObserver? observ
         throw new ArgumentException($"unknown device '{name}'; use cpu, cuda or cuda:N.");
     }
 
-    private static ImageDataSet Limit(ImageDataSet data, int? limit) => limit is { } n ? data.Take(n) : data;
+    private static IImageSource Limit(IImageSource data, int? limit) => limit is { } n ? data.Take(n) : data;
 
     private sealed class SilentObserver : ITrainingObserver;
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using HetConv.Data;
 
 namespace HetConv.Training;
 
@@ -32,6 +33,23 @@ public sealed record TrainingOptions
 
     /// <summary>Use only the first this many test images (all when null).</summary>
     public int? TestLimit { get; init; }
+
+    /// <summary>Image folders: training and test crops are this size squared (null for IDX/CIFAR, which keep their size).</summary>
+    public int? ImageSize { get; init; }
+
+    /// <summary>Per-channel mean and standard deviation given for the run (null: estimated from the training images).</summary>
+    public ChannelNormalization? Normalization { get; init; }
+
+    /// <summary>Image folders: whether an image that cannot be decoded stops the run or is left out.</summary>
+    public BadImagePolicy BadImages { get; init; } = BadImagePolicy.Fail;
+
+    /// <summary>How an image folder is read for this run, decoding on <paramref name="workers"/> threads (default: one per core).</summary>
+    public ImageFolderSettings FolderSettings(int? workers = null) => new()
+    {
+        ImageSize = ImageSize ?? ImageFolderSettings.DefaultImageSize,
+        BadImages = BadImages,
+        Workers = workers ?? Environment.ProcessorCount,
+    };
 
     public int Epochs { get; init; } = 4;
     public int BatchSize { get; init; } = 128;
@@ -85,6 +103,9 @@ public sealed record TrainingOptions
         if (Nesterov && Momentum == 0) throw new ArgumentException("Nesterov momentum needs a momentum > 0.");
         if (!(WeightDecay >= 0) || !double.IsFinite(WeightDecay)) throw new ArgumentException($"weight decay must be >= 0; got {WeightDecay}.");
         if (Threads is < 1) throw new ArgumentException($"threads must be >= 1; got {Threads}.");
+        if (ImageSize is < 8) throw new ArgumentException($"the image size must be >= 8; got {ImageSize}.");
+        if (Normalization is { } n && (n.Mean.Length != n.Std.Length || n.Std.Any(s => !(s > 0))))
+            throw new ArgumentException("the normalisation needs as many means as standard deviations, each deviation > 0.");
         Schedule.Validate();
     }
 

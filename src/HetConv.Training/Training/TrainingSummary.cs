@@ -24,6 +24,9 @@ public sealed record TrainingSummary
     public required double TotalSeconds { get; init; }
     public required int TrainImages { get; init; }
     public required int TestImages { get; init; }
+
+    /// <summary>Image files left out as unreadable (listed in skipped-images.txt).</summary>
+    public int SkippedImages { get; init; }
     public required string Device { get; init; }
     public required int Threads { get; init; }
     public required string RunDirectory { get; init; }
