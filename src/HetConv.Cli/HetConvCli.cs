@@ -31,6 +31,7 @@ public static class HetConvCli
             TablesCommand.Create(),
             ExportCommand.Create(),
             PredictCommand.Create(),
+            DataCommand.Create(),
             OnnxLatencyCommand.Create(),
         };
         return root;

@@ -1,0 +1,49 @@
+#!/usr/bin/env python3
+"""TorchVision's ImageFolder + DataLoader on the pipeline `hetconv data` times: RandomResizedCrop(224), horizontal
+flip, ToTensor, Normalize, batches of 64, num_workers=2; images/s over --images images after the first batch, and the
+peak resident memory of this process and its workers. Usage: torchvision_imagefolder.py DIR [--images 512]."""
+import argparse
+import resource
+import time
+
+import torch
+from torchvision import datasets, transforms
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("root")
+    parser.add_argument("--images", type=int, default=512)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--size", type=int, default=224)
+    args = parser.parse_args()
+    torch.manual_seed(1)
+    transform = transforms.Compose([
+        transforms.RandomResizedCrop(args.size),
+        transforms.RandomHorizontalFlip(),
+        transforms.ToTensor(),
+        transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
+    ])
+    data = datasets.ImageFolder(args.root, transform)
+    loader = torch.utils.data.DataLoader(data, batch_size=args.batch_size, shuffle=True, num_workers=args.workers,
+                                         persistent_workers=args.workers > 0)
+    timed, start = 0, None
+    while timed < args.images:
+        for inputs, _ in loader:
+            if start is None:
+                start = time.perf_counter()
+                continue
+            timed += inputs.shape[0]
+            if timed >= args.images:
+                break
+    seconds = time.perf_counter() - start
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"torchvision {args.images and timed} images: {timed / seconds:.1f} images/s "
+          f"({len(data)} images, {len(data.classes)} classes, batch {args.batch_size}, {args.workers} workers); "
+          f"peak resident memory {own:.0f} MB main, {children:.0f} MB largest worker")
+
+
+if __name__ == "__main__":
+    main()
