@@ -69,7 +69,7 @@ public static class ImageFolder
 
         var sizes = new (int Width, int Height)[files.Count];
         var problems = new string?[files.Count];
-        Parallel.For(0, files.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, workers) }, i =>
+        Workers.For(files.Count, workers, i =>
         {
             try
             {

@@ -20,6 +20,9 @@ public sealed class ImageFolderLoader : IBatchLoader
     private readonly float[][] lookup;
     private readonly Slot[] slots;
 
+    // One RGBA buffer per decoding thread, reused from image to image.
+    private readonly ThreadLocal<byte[]> buffers;
+
     public ImageFolderLoader(ImageFolderSource source, int batchSize, ChannelNormalization normalization, bool augment)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
@@ -29,6 +32,7 @@ public sealed class ImageFolderLoader : IBatchLoader
         this.augment = augment;
         BatchSize = Math.Min(batchSize, source.Count);
         lookup = normalization.LookupTables();
+        buffers = new ThreadLocal<byte[]>(() => new byte[4 * source.Height * source.Width]);
         slots = Enumerable.Range(0, source.Settings.Prefetch + 1).Select(_ => new Slot(BatchSize, source.Height)).ToArray();
     }
 
@@ -63,7 +67,7 @@ public sealed class ImageFolderLoader : IBatchLoader
             }
             catch (Exception e)
             {
-                fault = ExceptionDispatchInfo.Capture(e is AggregateException { InnerExceptions.Count: >= 1 } a ? a.InnerExceptions[0] : e);
+                fault = ExceptionDispatchInfo.Capture(e);
             }
             finally
             {
@@ -112,19 +116,18 @@ public sealed class ImageFolderLoader : IBatchLoader
         fixed (byte* p = slot.Inputs.bytes) pixels = (float*)p;
         fixed (byte* p = slot.Labels.bytes) targets = (long*)p;
         var ok = new bool[n];
-        var options = new ParallelOptions { MaxDegreeOfParallelism = source.Settings.Workers, CancellationToken = stop };
-        Parallel.For(0, n, options, () => new byte[4 * size * size], (b, _, rgba) =>
+        Workers.For(n, source.Settings.Workers, b =>
         {
+            var rgba = buffers.Value!;
             int index = order[start + b];
             var random = seeds is null ? null : new SeededRandom((long)seeds[start + b]);
             Func<int, int, CropBox> choose = random is null ? (w, h) => ImageCrops.Centre(w, h, size) : (w, h) => ImageCrops.RandomResized(w, h, random);
-            if (!source.TryRead(source.Files[index], choose, rgba)) return rgba;
+            if (!source.TryRead(source.Files[index], choose, rgba)) return;
             bool flip = random is not null && random.Next(2) == 1;
             ImageDecoder.ToPlanes(rgba, size, size, 3, lookup, flip, new Span<float>(pixels + (long)b * imageFloats, imageFloats));
             targets[b] = source.Labels[index];
             ok[b] = true;
-            return rgba;
-        }, _ => { });
+        }, stop);
         int kept = 0;
         for (int b = 0; b < n; b++)
         {
@@ -142,6 +145,7 @@ public sealed class ImageFolderLoader : IBatchLoader
     public void Dispose()
     {
         foreach (var slot in slots) slot.Dispose();
+        buffers.Dispose();
     }
 
     /// <summary>One batch's preallocated tensors and how many images they hold.</summary>

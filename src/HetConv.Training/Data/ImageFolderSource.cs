@@ -89,7 +89,7 @@ public sealed class ImageFolderSource : IImageSource
         int size = Settings.ImageSize, pixels = size * size;
         var sums = new double[sample.Length, 6];
         var read = new bool[sample.Length];
-        Parallel.For(0, sample.Length, new ParallelOptions { MaxDegreeOfParallelism = Settings.Workers }, k =>
+        Workers.For(sample.Length, Settings.Workers, k =>
         {
             var rgba = new byte[4 * pixels];
             if (!TryRead(Files[sample[k]], (w, h) => ImageCrops.Centre(w, h, size), rgba)) return;
