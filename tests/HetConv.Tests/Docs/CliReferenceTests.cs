@@ -28,6 +28,7 @@ public sealed partial class CliReferenceTests
     [InlineData("train")]
     [InlineData("eval")]
     [InlineData("bench")]
+    [InlineData("data")]
     public void OptionsAndDefaultsAreAsHelpPrintsThem(string command)
     {
         var help = Help(command);
