@@ -61,7 +61,7 @@ public sealed class ImageClassifier : IDisposable
     public Tensor Probabilities(IReadOnlyList<string> images)
     {
         using var scope = NewDisposeScope();
-        var batch = ImageInput.Batch(images, Info.InChannels, Info.Height, Info.Width, Info.Normalization);
+        var batch = ImageInput.Batch(images, Info.InChannels, Info.Height, Info.Width, Info.Normalization, Info.CentreCrop);
         Tensor logits;
         if (onnx is not null)
         {

@@ -33,13 +33,18 @@ public static class ModelExport
     }
 }
 
-/// <summary>What a model needs around it to classify an image: its input, normalisation and class names.</summary>
-public sealed record ExportMetadata(string Model, int InChannels, int Height, int Width, ChannelNormalization Normalization, string[] ClassNames)
+/// <summary>
+/// What a model needs around it to classify an image: its input, normalisation and class names, and whether images
+/// are centre-cropped as in its evaluation (models trained on image folders) or stretched to the input size.
+/// </summary>
+public sealed record ExportMetadata(string Model, int InChannels, int Height, int Width, ChannelNormalization Normalization, string[] ClassNames,
+    bool CentreCrop = false)
 {
     private const string Prefix = "hetconv.";
 
     public static Dictionary<string, string> Of(CheckpointState state) =>
-        new ExportMetadata(state.Options.Model, state.InChannels, state.Height, state.Width, state.Normalization, state.ClassNames).ToDictionary();
+        new ExportMetadata(state.Options.Model, state.InChannels, state.Height, state.Width, state.Normalization, state.ClassNames,
+            CentreCrop: state.Options.ImageSize is not null).ToDictionary();
 
     public Dictionary<string, string> ToDictionary() => new()
     {
@@ -48,6 +53,7 @@ public sealed record ExportMetadata(string Model, int InChannels, int Height, in
         [Prefix + "mean"] = JsonSerializer.Serialize(Normalization.Mean),
         [Prefix + "std"] = JsonSerializer.Serialize(Normalization.Std),
         [Prefix + "classes"] = JsonSerializer.Serialize(ClassNames),
+        [Prefix + "resize"] = CentreCrop ? "centre-crop" : "stretch",
     };
 
     /// <summary>The metadata an export wrote; a file without it (or with it damaged) is an error naming the file.</summary>
@@ -64,7 +70,9 @@ public sealed record ExportMetadata(string Model, int InChannels, int Height, in
             var classes = JsonSerializer.Deserialize<string[]>(Get("classes"))!;
             if (input.Length != 3 || mean.Length != input[0] || std.Length != input[0] || classes.Length == 0)
                 throw new FormatException("the input, normalisation and classes do not agree");
-            return new ExportMetadata(Get("model"), input[0], input[1], input[2], new ChannelNormalization(mean, std), classes);
+            // Exports older than image folders have no resize key: they stretch.
+            bool centre = values.TryGetValue(Prefix + "resize", out var resize) && resize == "centre-crop";
+            return new ExportMetadata(Get("model"), input[0], input[1], input[2], new ChannelNormalization(mean, std), classes, centre);
         }
         catch (Exception e) when (e is FormatException or JsonException or OverflowException)
         {

@@ -15,12 +15,12 @@ public class PredictTests
     private static readonly ChannelNormalization Normalization = new(new[] { 0.5f, 0.4f, 0.3f }, new[] { 0.2f, 0.25f, 0.3f });
 
     /// <summary>A checkpoint of a HetConv ResNet-20 for 3x16x16 images, as hetconv train would write it.</summary>
-    private static string WriteCheckpoint(TempDirectory dir, out nn.Module<Tensor, Tensor> model)
+    private static string WriteCheckpoint(TempDirectory dir, out nn.Module<Tensor, Tensor> model, int? imageSize = null)
     {
         model = ExportCases.Create("resnet20", "P4");
         var state = new CheckpointState
         {
-            Options = new TrainingOptions { Model = "resnet20", Part = "4", DataSet = "cifar10" },
+            Options = new TrainingOptions { Model = "resnet20", Part = "4", DataSet = imageSize is null ? "cifar10" : "folder", ImageSize = imageSize },
             EpochsDone = 1,
             DataRandomState = new ulong[] { 1, 2, 3, 4 },
             TorchRandomState = Array.Empty<byte>(),
@@ -101,6 +101,23 @@ public class PredictTests
         var expected = Reference(model, Flat);
         double worst = (probabilities[0] - expected).abs().max().item<double>();
         Assert.True(worst < 0.02, $"probabilities differ by {worst} from the flat colour's");
+    }
+
+    [Fact]
+    public void A_model_trained_on_an_image_folder_sees_the_centre_crop_of_its_evaluation()
+    {
+        using var dir = new TempDirectory();
+        string checkpoint = WriteCheckpoint(dir, out var model, imageSize: 16);
+        using var _ = model;
+        // 64x32: resize to 36x18, centre 16x16 at x 10..26 of 36, i.e. x 17.8..46.2 of 64. Inside x 12..52 the colour
+        // is flat; outside it another, which a stretch of the whole image would mix in.
+        SKColor Flat(int x, int y) => new(200, 60, 120);
+        string png = WriteImage(dir.File("wide.png"), 64, 32, (x, y) => x is >= 12 and < 52 ? Flat(x, y) : new SKColor(0, 255, 0), SKEncodedImageFormat.Png);
+
+        using var classifier = ImageClassifier.Open(checkpoint);
+        Assert.True(classifier.Info.CentreCrop);
+        using var probabilities = classifier.Probabilities(new[] { png });
+        TensorAssert.Close(probabilities[0], Reference(model, Flat), rtol: 1e-5);
     }
 
     [Fact]
