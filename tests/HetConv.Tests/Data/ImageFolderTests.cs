@@ -105,6 +105,28 @@ public class ImageFolderTests
             Assert.Equal(new byte[] { 200, 60, 120, 255 }, rgba[(4 * x)..(4 * x + 4)]);
     }
 
+    /// <summary>A 16x12 CMYK JPEG of C 0, M 200, Y 255, K 40 (Adobe's inverted form), written by PIL.</summary>
+    private const string CmykJpeg =
+        "/9j/7gAOQWRvYmUAZAAAAAAA/9sAQwACAQEBAQECAQEBAgICAgIEAwICAgIFBAQDBAYFBgYGBQYGBgcJCAYHCQcGBggLCAkKCgoKCgYICwwLCgwJCgoK/8AAFAgADAAQBEMRAE0RAFkRAEsRAP/E" +
+        "AB8AAAEFAQEBAQEBAAAAAAAAAAABAgMEBQYHCAkKC//EALUQAAIBAwMCBAMFBQQEAAABfQECAwAEEQUSITFBBhNRYQcicRQygZGhCCNCscEVUtHwJDNicoIJChYXGBkaJSYnKCkqNDU2Nzg5OkNE" +
+        "RUZHSElKU1RVVldYWVpjZGVmZ2hpanN0dXZ3eHl6g4SFhoeIiYqSk5SVlpeYmZqio6Slpqeoqaqys7S1tre4ubrCw8TFxsfIycrS09TV1tfY2drh4uPk5ebn6Onq8fLz9PX29/j5+v/aAA4EQwBN" +
+        "AFkASwAAPwD9/K/Nuv5/6/Vyiiiiiiiiiiiiv//Z";
+
+    [Fact]
+    public void A_cmyk_jpeg_comes_out_as_the_rgb_pil_gives()
+    {
+        using var dir = new TempDirectory();
+        File.WriteAllBytes(dir.File("cmyk.jpg"), Convert.FromBase64String(CmykJpeg));
+        // PIL's convert("RGB"): R = (255 - C)(255 - K)/255 = 215, G = (255 - M)(255 - K)/255 = 46, B = 0.
+        var rgba = ImageDecoder.Read(dir.File("cmyk.jpg"), 16, 12);
+        for (int p = 0; p < 16 * 12; p++)
+        {
+            Assert.InRange(rgba[4 * p], 212, 218);
+            Assert.InRange(rgba[4 * p + 1], 43, 49);
+            Assert.InRange(rgba[4 * p + 2], 0, 3);
+        }
+    }
+
     [Fact]
     public void Truncated_and_non_image_files_are_errors_naming_the_file()
     {
