@@ -58,7 +58,7 @@ public sealed record TrainingOptions
     public bool Nesterov { get; init; } = true;
     public double WeightDecay { get; init; } = 5e-4;
 
-    /// <summary>Random crop with 4-pixel padding and horizontal flips on the training images.</summary>
+    /// <summary>Random crop with 4-pixel padding and horizontal flips on the training images (image folders: RandomResizedCrop and flips).</summary>
     public bool Augment { get; init; } = true;
 
     public long Seed { get; init; } = 1;
