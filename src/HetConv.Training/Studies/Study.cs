@@ -28,7 +28,17 @@ public static class Study
         string dataSet = DataSets.Name(kind);
         // A part that does not fit a layer is refused here, before any run starts.
         foreach (string variant in options.Variants)
-            ModelFactories.Zoo(options.RunOptions(variant, 1, dataSet, 1), train.Channels, train.ClassCount).Dispose();
+        {
+            try
+            {
+                ModelFactories.Zoo(options.RunOptions(variant, 1, dataSet, 1), train.Channels, train.ClassCount).Dispose();
+            }
+            catch (ArgumentException e)
+            {
+                string why = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "");
+                throw new ArgumentException($"{StudyVariant.Parse(variant).Name} cannot be built for {options.Model}: {why}", e);
+            }
+        }
         Directory.CreateDirectory(options.OutDirectory);
         KeepSettings(options, dataSet);
 

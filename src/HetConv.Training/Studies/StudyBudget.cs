@@ -58,6 +58,7 @@ public static class StudyBudget
         double trainSeconds = options.TrainLimit!.Value / second.ImagesPerSecond;
         double testSeconds = Math.Max(0, second.Seconds - trainSeconds) / options.TestLimit!.Value;
         Directory.Delete(directory, recursive: true);
+        if (!Directory.EnumerateFileSystemEntries(Path.GetDirectoryName(directory)!).Any()) Directory.Delete(Path.GetDirectoryName(directory)!);
         return (second.ImagesPerSecond, testSeconds);
     }
 }

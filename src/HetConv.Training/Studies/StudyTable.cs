@@ -26,7 +26,7 @@ public static class StudyTable
         Invariant($"{r.Epochs}"), Invariant($"{r.TrainMinutes:F2}"), Invariant($"{r.TrainImagesPerSecond:F0}"),
         Invariant($"{r.LatencyBatch1Ms:F2}"), Invariant($"{r.LatencyBatch64Ms:F1}"),
         Ratio(r.TrainSpeedup), Ratio(r.InferenceSpeedupBatch1), Ratio(r.InferenceSpeedupBatch64),
-        r.MinutesToP1Accuracy is { } m ? Invariant($"{m:F2}") : "not reached",
+        r.MinutesToP1Accuracy is { } m ? Invariant($"{m:F2}") : r.TrainSpeedup is null ? "n/a" : "not reached",
     ];
 
     public static string Markdown(IReadOnlyList<StudyRow> rows)

@@ -17,7 +17,7 @@ public sealed partial record StudyVariant(string Name, string Conv, string? Part
     {
         var m = Pattern().Match(name.Trim());
         if (!m.Success)
-            throw new ArgumentException($"unknown variant '{name}'; use the paper's names: P1, P2, P4, P8, PC, GWC4_PWC, DWC_PWC, each optionally with _SE (e.g. P4_SE).");
+            throw Unknown(name);
         bool se = m.Groups["se"].Success;
         string suffix = se ? "_SE" : "";
         if (m.Groups["p"].Success)
@@ -25,7 +25,7 @@ public sealed partial record StudyVariant(string Name, string Conv, string? Part
             string p = m.Groups["p"].Value.ToUpperInvariant();
             if (p == "C") return new StudyVariant("PC" + suffix, "hetconv", "C", null, se);
             int part = int.Parse(p, NumberStyles.None, CultureInfo.InvariantCulture);
-            if (part < 1) throw new ArgumentException($"variant '{name}': the part must be >= 1.");
+            if (part < 1) throw Unknown(name);
             return part == 1
                 ? new StudyVariant("P1" + suffix, "standard", null, null, se)
                 : new StudyVariant($"P{part}{suffix}", "hetconv", p, null, se);
@@ -33,11 +33,14 @@ public sealed partial record StudyVariant(string Name, string Conv, string? Part
         if (m.Groups["g"].Success)
         {
             int groups = int.Parse(m.Groups["g"].Value, NumberStyles.None, CultureInfo.InvariantCulture);
-            if (groups < 1) throw new ArgumentException($"variant '{name}': GWC's groups must be >= 1.");
+            if (groups < 1) throw Unknown(name);
             return new StudyVariant($"GWC{groups}_PWC{suffix}", "gwc-pwc", null, groups, se);
         }
         return new StudyVariant("DWC_PWC" + suffix, "dwc-pwc", null, null, se);
     }
+
+    private static ArgumentException Unknown(string name) => new(
+        $"unknown variant '{name}'; use the paper's names: P1, P2, P4, P8, PC, GWC4_PWC, DWC_PWC (any P >= 1, any groups >= 1), each optionally with _SE (e.g. P4_SE).");
 
     [GeneratedRegex(@"^(?:P(?<p>\d+|C)|GWC(?<g>\d+)_PWC|DWC_PWC)(?<se>_SE)?$", RegexOptions.IgnoreCase)]
     private static partial Regex Pattern();
