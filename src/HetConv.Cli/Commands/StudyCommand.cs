@@ -26,6 +26,7 @@ public static class StudyCommand
         var trainLimit = new Option<int?>("--train-limit") { Description = "use only the first N training images" };
         var testLimit = new Option<int?>("--test-limit") { Description = "use only the first N test images" };
         var batch = new Option<int>("--batch-size", "-b") { Description = "images per batch", DefaultValueFactory = _ => defaults.BatchSize };
+        var train = new TrainOptions();   // the schedule's options, as hetconv train has them
         var device = DeviceOption.Create();
         var threads = ThreadsOption.Create();
         var output = new Option<string>("--out", "-o") { Description = "study directory: a run directory per variant and seed, the table, plots and report", Required = true };
@@ -33,29 +34,30 @@ public static class StudyCommand
         {
             model, variants, data, dataSet, epochs, budget, seeds, trainLimit, testLimit, batch, device, threads, output,
         };
+        foreach (var option in train.ScheduleOptions) command.Options.Add(option);
         command.SetAction(result =>
         {
             ThreadsOption.Apply(result, threads);
             if (result.GetResult(epochs) is { Implicit: false } && result.GetValue(budget) is not null)
                 throw new CliUsageException("give --epochs or --budget-minutes, not both.");
-            var options = defaults with
+            return Run(() => defaults with
             {
                 Model = result.GetValue(model)!, Variants = result.GetValue(variants)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
                 DataDirectory = result.GetValue(data)!, DataSet = result.GetValue(dataSet)!, Epochs = result.GetValue(epochs),
                 BudgetMinutes = result.GetValue(budget), Seeds = result.GetValue(seeds), TrainLimit = result.GetValue(trainLimit),
                 TestLimit = result.GetValue(testLimit), BatchSize = result.GetValue(batch), Device = result.GetValue(device)!,
+                Schedule = train.ReadSchedule(result), WeightDecay = result.GetValue(train.WeightDecay),
                 Threads = result.GetValue(threads), OutDirectory = result.GetValue(output)!, Command = "hetconv " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)),
-            };
-            return Run(options);
+            });
         });
         return command;
     }
 
-    private static int Run(StudyOptions options)
+    private static int Run(Func<StudyOptions> read)
     {
         try
         {
-            var study = ConsoleTrainingView.Show(view => CliUsageException.Wrap(() => Study.Run(options, new StudyView(view), Cancellation())));
+            var study = ConsoleTrainingView.Show(view => CliUsageException.Wrap(() => Study.Run(read(), new StudyView(view), Cancellation())));
             Console.Out.WriteLine(StudyTable.Markdown(study.Rows));
             Console.Out.WriteLine($"Wrote {string.Join(", ", study.Files.Select(Path.GetFileName))} in {study.OutDirectory}");
             return 0;

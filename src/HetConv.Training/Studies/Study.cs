@@ -81,8 +81,12 @@ public static class Study
     /// <summary>The settings that make the runs comparable: a study directory keeps the ones it was started with.</summary>
     private static void KeepSettings(StudyOptions options, string dataSet)
     {
+        // null for hetconv train's default schedule and weight decay, else both as JSON.
+        string schedule = JsonSerializer.Serialize(new { options.Schedule, options.WeightDecay }, TrainingOptions.Json);
+        string defaults = JsonSerializer.Serialize(new { new StudyOptions { OutDirectory = "" }.Schedule, new StudyOptions { OutDirectory = "" }.WeightDecay },
+            TrainingOptions.Json);
         var settings = new StudySettings(options.Model, dataSet, options.BudgetMinutes is null ? options.Epochs : null, options.BudgetMinutes,
-            options.TrainLimit, options.TestLimit, options.BatchSize);
+            options.TrainLimit, options.TestLimit, options.BatchSize, schedule == defaults ? null : schedule);
         string path = Path.Combine(options.OutDirectory, SettingsFile);
         if (File.Exists(path))
         {
@@ -95,7 +99,8 @@ public static class Study
         AtomicFile.WriteText(path, JsonSerializer.Serialize(settings, TrainingOptions.Json));
     }
 
-    private sealed record StudySettings(string Model, string DataSet, int? Epochs, double? BudgetMinutes, int? TrainLimit, int? TestLimit, int BatchSize);
+    private sealed record StudySettings(string Model, string DataSet, int? Epochs, double? BudgetMinutes, int? TrainLimit, int? TestLimit, int BatchSize,
+        string? Schedule = null);
 
     private sealed class SilentObserver : IStudyObserver;
 }

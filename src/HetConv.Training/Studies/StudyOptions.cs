@@ -26,6 +26,10 @@ public sealed record StudyOptions
     public int? TrainLimit { get; init; }
     public int? TestLimit { get; init; }
     public int BatchSize { get; init; } = new TrainingOptions().BatchSize;
+
+    /// <summary>The learning-rate schedule of every run (with a budget, one that spans the run: one-cycle or cosine).</summary>
+    public LearningRateSchedule Schedule { get; init; } = new();
+    public double WeightDecay { get; init; } = new TrainingOptions().WeightDecay;
     public string Device { get; init; } = "cpu";
     public int? Threads { get; init; }
 
@@ -64,6 +68,8 @@ public sealed record StudyOptions
             TestLimit = TestLimit,
             Epochs = epochs,
             BatchSize = BatchSize,
+            Schedule = Schedule,
+            WeightDecay = WeightDecay,
             Seed = seed,
             Device = Device,
             Threads = Threads,
