@@ -26,7 +26,7 @@ public static class StudyCommand
         var trainLimit = new Option<int?>("--train-limit") { Description = "use only the first N training images" };
         var testLimit = new Option<int?>("--test-limit") { Description = "use only the first N test images" };
         var batch = new Option<int>("--batch-size", "-b") { Description = "images per batch", DefaultValueFactory = _ => defaults.BatchSize };
-        var train = new TrainOptions();   // the schedule's options, as hetconv train has them
+        var train = new TrainOptions();   // the optimizer's options, as hetconv train has them
         var device = DeviceOption.Create();
         var threads = ThreadsOption.Create();
         var output = new Option<string>("--out", "-o") { Description = "study directory: a run directory per variant and seed, the table, plots and report", Required = true };
@@ -34,7 +34,7 @@ public static class StudyCommand
         {
             model, variants, data, dataSet, epochs, budget, seeds, trainLimit, testLimit, batch, device, threads, output,
         };
-        foreach (var option in train.ScheduleOptions) command.Options.Add(option);
+        foreach (var option in train.OptimizerOptions) command.Options.Add(option);
         command.SetAction(result =>
         {
             ThreadsOption.Apply(result, threads);
@@ -46,7 +46,8 @@ public static class StudyCommand
                 DataDirectory = result.GetValue(data)!, DataSet = result.GetValue(dataSet)!, Epochs = result.GetValue(epochs),
                 BudgetMinutes = result.GetValue(budget), Seeds = result.GetValue(seeds), TrainLimit = result.GetValue(trainLimit),
                 TestLimit = result.GetValue(testLimit), BatchSize = result.GetValue(batch), Device = result.GetValue(device)!,
-                Schedule = train.ReadSchedule(result), WeightDecay = result.GetValue(train.WeightDecay),
+                Schedule = train.ReadSchedule(result), Momentum = result.GetValue(train.Momentum), Nesterov = result.GetValue(train.Nesterov),
+                WeightDecay = result.GetValue(train.WeightDecay),
                 Threads = result.GetValue(threads), OutDirectory = result.GetValue(output)!, Command = "hetconv " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)),
             });
         });

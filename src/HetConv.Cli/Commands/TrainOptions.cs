@@ -53,8 +53,8 @@ internal sealed class TrainOptions
         Momentum, Nesterov, WeightDecay, NoAugment, Seed, Device, TrainLimit, TestLimit, Out, Resume, Threads,
     };
 
-    /// <summary>The learning-rate schedule's options and weight decay, which <c>hetconv study</c> takes too.</summary>
-    public IReadOnlyList<Option> ScheduleOptions => new Option[] { Lr, Schedule, Warmup, StepEpochs, Milestones, Gamma, WeightDecay };
+    /// <summary>The optimizer's options (the learning-rate schedule, momentum, weight decay), which <c>hetconv study</c> takes too.</summary>
+    public IReadOnlyList<Option> OptimizerOptions => new Option[] { Lr, Schedule, Warmup, StepEpochs, Milestones, Gamma, Momentum, Nesterov, WeightDecay };
 
     public LearningRateSchedule ReadSchedule(ParseResult result) => new()
     {

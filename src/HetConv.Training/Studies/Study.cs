@@ -81,10 +81,9 @@ public static class Study
     /// <summary>The settings that make the runs comparable: a study directory keeps the ones it was started with.</summary>
     private static void KeepSettings(StudyOptions options, string dataSet)
     {
-        // null for hetconv train's default schedule and weight decay, else both as JSON.
-        string schedule = JsonSerializer.Serialize(new { options.Schedule, options.WeightDecay }, TrainingOptions.Json);
-        string defaults = JsonSerializer.Serialize(new { new StudyOptions { OutDirectory = "" }.Schedule, new StudyOptions { OutDirectory = "" }.WeightDecay },
-            TrainingOptions.Json);
+        // null for hetconv train's default optimizer settings, else those settings as JSON.
+        static string Optimizer(StudyOptions o) => JsonSerializer.Serialize(new { o.Schedule, o.Momentum, o.Nesterov, o.WeightDecay }, TrainingOptions.Json);
+        string schedule = Optimizer(options), defaults = Optimizer(new StudyOptions { OutDirectory = "" });
         var settings = new StudySettings(options.Model, dataSet, options.BudgetMinutes is null ? options.Epochs : null, options.BudgetMinutes,
             options.TrainLimit, options.TestLimit, options.BatchSize, schedule == defaults ? null : schedule);
         string path = Path.Combine(options.OutDirectory, SettingsFile);

@@ -29,6 +29,8 @@ public sealed record StudyOptions
 
     /// <summary>The learning-rate schedule of every run (with a budget, one that spans the run: one-cycle or cosine).</summary>
     public LearningRateSchedule Schedule { get; init; } = new();
+    public double Momentum { get; init; } = new TrainingOptions().Momentum;
+    public bool Nesterov { get; init; } = new TrainingOptions().Nesterov;
     public double WeightDecay { get; init; } = new TrainingOptions().WeightDecay;
     public string Device { get; init; } = "cpu";
     public int? Threads { get; init; }
@@ -69,6 +71,8 @@ public sealed record StudyOptions
             Epochs = epochs,
             BatchSize = BatchSize,
             Schedule = Schedule,
+            Momentum = Momentum,
+            Nesterov = Nesterov,
             WeightDecay = WeightDecay,
             Seed = seed,
             Device = Device,

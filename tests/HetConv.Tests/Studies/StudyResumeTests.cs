@@ -71,6 +71,24 @@ public sealed class StudyResumeTests
     }
 
     [Fact]
+    public void The_optimizer_options_reach_every_run_and_bind_the_study_directory()
+    {
+        using var dir = new TempDirectory();
+        string study = dir.File("study");
+        string[] optimizer = ["--epochs", "1", "--schedule", "multistep", "--milestones", "3,5", "--lr", "0.05", "--momentum", "0.8", "--nesterov", "false", "--wd", "0.0001"];
+        var result = CliProcess.Run(Timeout, With(study, "P4", "64", optimizer));
+        Assert.True(result.ExitCode == 0, $"{result.Output}\n{result.Error}");
+        var config = JsonSerializer.Deserialize<TrainingOptions>(
+            File.ReadAllText(Path.Combine(study, Study.RunsDirectory, "P4-seed1", Trainer.ConfigFile)), TrainingOptions.Json)!;
+        Assert.Equal((ScheduleKind.MultiStep, 0.05, 0.8, false, 0.0001), (config.Schedule.Kind, config.Schedule.LearningRate, config.Momentum, config.Nesterov, config.WeightDecay));
+        Assert.Equal([3, 5], config.Schedule.Milestones);
+
+        var other = CliProcess.Run(Timeout, With(study, "P4", "64", [.. optimizer[..^2], "--wd", "0.0005"]));
+        Assert.Equal(2, other.ExitCode);
+        Assert.Contains("other settings", other.Error);
+    }
+
+    [Fact]
     public void Bad_requests_get_one_line_errors_and_change_nothing()
     {
         using var dir = new TempDirectory();
