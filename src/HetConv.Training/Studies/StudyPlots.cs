@@ -27,10 +27,10 @@ public static class StudyPlots
     private static Plot AccuracyAgainstFlops(IReadOnlyList<StudyRow> rows, string title)
     {
         var plot = new Plot();
-        foreach (var row in rows)
+        foreach (var (row, colour) in rows.Zip(Colours(rows.Count)))
         {
             double x = row.Flops / 1e6, y = 100 * row.AccuracyMean;
-            var point = plot.Add.Scatter(new[] { x }, new[] { y });
+            var point = plot.Add.Scatter(new[] { x }, new[] { y }, colour);
             point.LegendText = row.Variant;
             point.MarkerSize = 9;
             if (!double.IsNaN(row.AccuracySd))
@@ -52,10 +52,10 @@ public static class StudyPlots
     private static Plot AccuracyAgainstTime(IReadOnlyList<StudyRow> rows, string title)
     {
         var plot = new Plot();
-        foreach (var row in rows)
+        foreach (var (row, colour) in rows.Zip(Colours(rows.Count)))
         {
             var line = plot.Add.Scatter(row.Curve.Select(p => p.Minutes).Prepend(0).ToArray(),
-                row.Curve.Select(p => 100 * p.Accuracy).Prepend(double.NaN).ToArray());
+                row.Curve.Select(p => 100 * p.Accuracy).Prepend(double.NaN).ToArray(), colour);
             line.LegendText = row.Variant;
             line.MarkerSize = 6;
         }
@@ -96,6 +96,13 @@ public static class StudyPlots
         plot.YLabel("speedup over the standard convolution (P1)");
         plot.ShowLegend(Alignment.UpperLeft);
         return plot;
+    }
+
+    /// <summary>One colour per variant, the same in every plot.</summary>
+    private static IEnumerable<Color> Colours(int count)
+    {
+        var palette = new ScottPlot.Palettes.Category10();
+        return Enumerable.Range(0, count).Select(palette.GetColor);
     }
 
     private static void Save(string directory, string name, Plot plot)

@@ -38,7 +38,8 @@ public static class StudyReport
             .Append(HtmlEncode(options.BudgetMinutes is { } budget
                 ? Invariant($"an equal budget of {budget:0.##} minutes per run, each variant's epochs fitted to its measured pace (below); ")
                 : Invariant($"{options.Epochs} epochs per run; ")))
-            .Append(HtmlEncode($"seeds 1..{options.Seeds}; SGD with Nesterov momentum and the one-cycle schedule of `hetconv train`."))
+            .Append(HtmlEncode(Invariant($"seeds 1..{options.Seeds}; SGD, {(options.Nesterov ? "Nesterov" : "classical")} momentum {options.Momentum}, ") +
+                Invariant($"weight decay {options.WeightDecay}, the {options.Schedule.Kind.Name()} schedule at learning rate {options.Schedule.LearningRate}.")))
             .Append(" Accuracy is the final epoch's test accuracy. FLOPs are multiply-accumulates per image of the convolutions and linear ")
             .Append("layers (the profiler's macs convention), reduced against the standard model (P1). Training time includes each epoch's ")
             .Append("test pass. Latency is the median forward pass of the whole batch, the variants timed side by side; training images/s ")
