@@ -26,6 +26,7 @@ public static class HetConvCli
             LayerCommand.Create(),
             BenchCommand.Create(),
             TrainCommand.Create(),
+            StudyCommand.Create(),
             EvalCommand.Create(),
             FlopsCommand.Create(),
             TablesCommand.Create(),

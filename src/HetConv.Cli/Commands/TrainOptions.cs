@@ -58,6 +58,19 @@ internal sealed class TrainOptions
         Momentum, Nesterov, WeightDecay, NoAugment, Seed, Device, TrainLimit, TestLimit, Out, Resume, Threads,
     };
 
+    /// <summary>The optimizer's options (the learning-rate schedule, momentum, weight decay), which <c>hetconv study</c> takes too.</summary>
+    public IReadOnlyList<Option> OptimizerOptions => new Option[] { Lr, Schedule, Warmup, StepEpochs, Milestones, Gamma, Momentum, Nesterov, WeightDecay };
+
+    public LearningRateSchedule ReadSchedule(ParseResult result) => new()
+    {
+        Kind = ScheduleKinds.Parse(result.GetValue(Schedule)!),
+        LearningRate = result.GetValue(Lr),
+        WarmupFraction = result.GetValue(Warmup),
+        StepEpochs = result.GetValue(StepEpochs),
+        Milestones = LearningRateSchedule.ParseMilestones(result.GetValue(Milestones)!),
+        Gamma = result.GetValue(Gamma),
+    };
+
     /// <summary>The options a resumed run may be given (<see cref="TrainingOptions.ResumedWith"/>).</summary>
     public IReadOnlyList<Option> Resumable => new Option[] { Resume, Epochs, Data, Device, Threads, Workers };
 
@@ -76,15 +89,7 @@ internal sealed class TrainOptions
         TestLimit = result.GetValue(TestLimit),
         Epochs = result.GetValue(Epochs),
         BatchSize = result.GetValue(BatchSize),
-        Schedule = new LearningRateSchedule
-        {
-            Kind = ScheduleKinds.Parse(result.GetValue(Schedule)!),
-            LearningRate = result.GetValue(Lr),
-            WarmupFraction = result.GetValue(Warmup),
-            StepEpochs = result.GetValue(StepEpochs),
-            Milestones = LearningRateSchedule.ParseMilestones(result.GetValue(Milestones)!),
-            Gamma = result.GetValue(Gamma),
-        },
+        Schedule = ReadSchedule(result),
         Momentum = result.GetValue(Momentum),
         Nesterov = result.GetValue(Nesterov),
         WeightDecay = result.GetValue(WeightDecay),

@@ -14,7 +14,7 @@ public sealed class LayeringTests
     private static readonly string[] Order =
     [
         "Runtime", "Layers", "Models", "Conversion", "Profiling",                 // core: HetConv.dll
-        "Files", "Plotting", "Data", "Training", "Benchmarking",                   // HetConv.Training.dll
+        "Files", "Plotting", "Data", "Training", "Studies", "Benchmarking",        // HetConv.Training.dll
         "Interop",                                                                 // HetConv.Interop.dll
         "Cli",                                                                     // hetconv
     ];
@@ -76,7 +76,7 @@ public sealed class LayeringTests
 
     private static readonly Regex NamespaceLine = new(@"^namespace HetConv\.(\w+)", RegexOptions.Multiline);
     private static readonly Regex UsingLine = new(@"^using (?:static )?(?:\w+ = )?HetConv\.(\w+)", RegexOptions.Multiline);
-    private static readonly Regex Qualified = new(@"\bHetConv\.(Runtime|Layers|Models|Conversion|Profiling|Files|Plotting|Data|Training|Benchmarking|Interop|Cli)\.");
+    private static readonly Regex Qualified = new(@"\bHetConv\.(Runtime|Layers|Models|Conversion|Profiling|Files|Plotting|Data|Training|Studies|Benchmarking|Interop|Cli)\.");
 
     /// <summary>For each area (HetConv.X), the other areas its files name in usings or qualified names.</summary>
     private static Dictionary<string, List<(string Namespace, string File)>> NamespaceUses()

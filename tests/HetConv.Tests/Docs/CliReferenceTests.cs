@@ -26,6 +26,7 @@ public sealed partial class CliReferenceTests
     [InlineData("flops")]
     [InlineData("tables")]
     [InlineData("train")]
+    [InlineData("study")]
     [InlineData("eval")]
     [InlineData("bench")]
     [InlineData("data")]
