@@ -8,16 +8,13 @@ namespace HetConv.Layers.Execution.Kernels;
 /// The vector operations the NHWC kernels are written over, one implementation per width (<see cref="Vector128Ops"/>,
 /// <see cref="Vector256Ops"/>, <see cref="Vector512Ops"/>). The kernels are generic methods over a struct of this
 /// kind, so the JIT compiles one specialized copy per width with every call inlined: one source, three machine
-/// codes. A kernel's register tile is <see cref="TileRows"/> rows (output pixels, or weight rows) by two vectors of
-/// filters; with AVX-512's 32 registers it can hold twice the rows of AVX2's 16.
+/// codes. A kernel's register tile is rows (output pixels, or weight rows) by two vectors of
+/// filters (see <see cref="ITile{TV}"/>); with AVX-512's 32 registers it holds twice the rows of AVX2's 16.
 /// </summary>
 internal unsafe interface IVectorOps<TVector> where TVector : struct
 {
     /// <summary>Floats per vector; divides 16, the filter block of <see cref="PackedHetConvWeights"/>.</summary>
     static abstract int Lanes { get; }
-
-    /// <summary>Rows of a register tile: 2 x rows accumulators, plus the operands, must fit the register file.</summary>
-    static abstract int TileRows { get; }
 
     static abstract TVector Load(float* p);
     static abstract void Store(float* p, TVector value);
@@ -47,8 +44,6 @@ internal unsafe struct Vector128Ops : IVectorOps<Vector128<float>>
 {
     public static int Lanes => 4;
 
-    // 2 x 6 accumulators, two weight vectors and an input leave one of x86's 16 registers; Arm64 has 32.
-    public static int TileRows => 6;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Load(float* p) => Vector128.Load(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(float* p, Vector128<float> value) => value.Store(p);
@@ -65,8 +60,6 @@ internal unsafe struct Vector256Ops : IVectorOps<Vector256<float>>
 {
     public static int Lanes => 8;
 
-    // 2 x 6 accumulators, two weight vectors and an input: 15 of AVX2's 16 registers.
-    public static int TileRows => 6;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Load(float* p) => Vector256.Load(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(float* p, Vector256<float> value) => value.Store(p);
@@ -86,8 +79,6 @@ internal unsafe struct Vector512Ops : IVectorOps<Vector512<float>>
 {
     public static int Lanes => 16;
 
-    // 2 x 12 accumulators, two weight vectors and an input: 27 of AVX-512's 32 registers.
-    public static int TileRows => 12;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Load(float* p) => Vector512.Load(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(float* p, Vector512<float> value) => value.Store(p);
