@@ -26,11 +26,11 @@ namespace HetConv.Layers.Execution.Kernels;
 [SkipLocalsInit]
 internal static unsafe class HetConvNhwcKernel
 {
-    private const int ChunkPixels = 48;
-
     public static bool IsSupportedOnThisMachine => KernelIsa.KernelsAvailable;
 
     public static bool SupportsPart(int part) => LaneLoads.SupportsPart(part);
+
+    private const int ChunkPixels = 48;
 
     /// <summary>The forward pass at the width <see cref="KernelIsa"/> chooses now.</summary>
     public static void Forward(float* input, float* output, float* centre, float* offCentre, float* bias,
