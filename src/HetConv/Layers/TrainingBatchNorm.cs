@@ -20,11 +20,11 @@ public static class TrainingBatchNorm
 {
     /// <summary>
     /// Whether <see cref="Apply"/> can run <paramref name="norm"/> on <paramref name="input"/>: training mode with
-    /// running statistics, affine, a momentum (not the cumulative average), float32 channels-last input on a CPU with
-    /// AVX2, more than one value per channel, and a residual (if any) of the input's shape.
+    /// running statistics, affine, a momentum (not the cumulative average), float32 channels-last input on a CPU the
+    /// kernels run on (see <see cref="KernelIsa"/>), more than one value per channel, and a residual (if any) of the input's shape.
     /// </summary>
     public static bool Supports(BatchNorm2d norm, Tensor input, Tensor? residual = null) =>
-        BatchNormNhwcKernel.IsSupportedOnThisMachine
+        KernelIsa.KernelsAvailable
         && norm.training && norm.affine && norm.track_running_stats && norm.momentum is not null
         && norm.running_mean is not null && norm.running_var is not null && norm.num_batches_tracked is not null
         && new[] { norm.weight, norm.bias!, norm.running_mean, norm.running_var }.All(t =>

@@ -1,5 +1,6 @@
 using HetConv.Layers;
 using HetConv.Layers.Execution;
+using HetConv.Layers.Execution.Kernels;
 using HetConv.Models;
 using HetConv.Tests.Layers.Execution;
 using TorchSharp;
@@ -63,6 +64,37 @@ public class TrainingBatchNormTests
         TensorAssert.Close(norm.running_mean!, reference.running_mean!, 1e-5, "running mean");
         TensorAssert.Close(norm.running_var!, reference.running_var!, 1e-5, "running variance");
         Assert.Equal(1, norm.num_batches_tracked!.item<long>());
+    }
+
+    /// <summary>
+    /// The same at every vector width, forced (a width the CPU lacks runs emulated, exactly): 16 and 32 channels take
+    /// AVX-512's vectors whole, 24 hands AVX-512 to AVX2, 13 and 20 leave scalar tails; 105 rows leave an odd row at
+    /// the end of the sums. Each case checks that the sweeps ran at the width asked for.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(WidthCases))]
+    public void Every_width_matches_BatchNorm_then_residual_then_ReLU(VectorWidth width, int channels, bool relu, bool withResidual)
+    {
+        using var forced = KernelIsa.Force(width);
+        var ran = width == VectorWidth.Avx512 && channels % 16 != 0 ? VectorWidth.Avx2 : width;
+        long before = KernelIsa.Launches(ran);
+        Matches_BatchNorm_then_residual_then_ReLU_forward_and_backward(channels, relu, withResidual);
+        // Statistics and normalisation forward, the reduction and the update backward.
+        Assert.Equal(4, KernelIsa.Launches(ran) - before);
+    }
+
+    public static TheoryData<VectorWidth, int, bool, bool> WidthCases()
+    {
+        var data = new TheoryData<VectorWidth, int, bool, bool>();
+        foreach (var width in Enum.GetValues<VectorWidth>())
+        {
+            data.Add(width, 16, true, true);
+            data.Add(width, 32, false, false);
+            data.Add(width, 24, true, false);
+            data.Add(width, 13, false, true);
+            data.Add(width, 20, true, true);
+        }
+        return data;
     }
 
     [Fact]

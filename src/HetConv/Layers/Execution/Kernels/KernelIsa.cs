@@ -70,7 +70,10 @@ public static class KernelIsa
         public void Dispose() => forced = previous;
     }
 
-    /// <summary>How many kernel passes (forward or input gradient, weight gradient) this thread has launched at a width.</summary>
+    /// <summary>
+    /// How many kernel passes (a convolution's forward or input gradient, its weight gradient; a BatchNorm sweep) this
+    /// thread has launched at a width.
+    /// </summary>
     public static long Launches(VectorWidth width) => launches?[(int)width] ?? 0;
 
     /// <summary>Counts a kernel pass launched on this thread at <paramref name="width"/> (see <see cref="Launches"/>).</summary>

@@ -10,16 +10,12 @@ namespace HetConv.Layers.Execution.Kernels;
 /// each vector needs L consecutive channels from (its first filter mod P) + P*j, which for the second vector is
 /// L channels on except where its filters wrap past P (AVX-512 with P an odd multiple of 16).
 /// <c>p</c> points at channel P*j + (n0 mod P) of the pixel; <c>delta</c> is the second vector's channel offset.
+/// The kinds are marker types that <see cref="LaneLoads.First"/> and <see cref="LaneLoads.Second"/> test with
+/// typeof: the JIT folds such tests as it reads the code, so a load's address stays one expression it folds into
+/// the load instruction (a test it folds only later leaves the address in a register of its own, an instruction
+/// more per row).
 /// </summary>
-internal unsafe interface ILaneLoad
-{
-    /// <summary>True when both vectors see the same channels (then <see cref="Second"/> is not called).</summary>
-    static abstract bool Shared { get; }
-
-    static abstract TVector First<TOps, TVector>(float* p) where TOps : struct, IVectorOps<TVector> where TVector : struct;
-
-    static abstract TVector Second<TOps, TVector>(float* p, nint delta) where TOps : struct, IVectorOps<TVector> where TVector : struct;
-}
+internal interface ILaneLoad;
 
 /// <summary>Which <see cref="ILaneLoad"/> a part needs at a width, and where a tile's filters start reading.</summary>
 internal enum LaneLoadKind { Scalar, Pair, Quad, Octet, Contiguous, Split, SplitAt }
@@ -39,6 +35,20 @@ internal static class LaneLoads
         _ => LaneLoadKind.SplitAt,
     };
 
+    /// <summary>The first vector of a tile's filters at p (see <see cref="ILaneLoad"/>); the JIT keeps only the load the kind names.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe TV First<TOps, TV, TLoad>(float* p) where TOps : struct, IVectorOps<TV> where TV : struct where TLoad : struct, ILaneLoad =>
+        typeof(TLoad) == typeof(ScalarLoad) ? TOps.Broadcast(p)
+        : typeof(TLoad) == typeof(PairLoad) ? TOps.RepeatTwo(p)
+        : typeof(TLoad) == typeof(QuadLoad) ? TOps.RepeatFour(p)
+        : typeof(TLoad) == typeof(OctetLoad) ? TOps.RepeatEight(p)
+        : TOps.Load(p);
+
+    /// <summary>The second vector, where it is not the first's: the next L channels, or its own offset.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe TV Second<TOps, TV, TLoad>(float* p, nint delta) where TOps : struct, IVectorOps<TV> where TV : struct where TLoad : struct, ILaneLoad =>
+        TOps.Load(typeof(TLoad) == typeof(SplitLoad) ? p + TOps.Lanes : p + delta);
+
     /// <summary>Channel offset (n0 mod P) of the tile whose filters start at <paramref name="firstFilter"/>.</summary>
     public static int Base(int part, int firstFilter) => firstFilter % part;
 
@@ -46,67 +56,23 @@ internal static class LaneLoads
     public static int SecondDelta(int part, int lanes, int firstFilter) => (firstFilter + lanes) % part - firstFilter % part;
 }
 
-internal unsafe struct ScalarLoad : ILaneLoad
-{
-    public static bool Shared => true;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV First<TOps, TV>(float* p) where TOps : struct, IVectorOps<TV> where TV : struct => TOps.Broadcast(p);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV Second<TOps, TV>(float* p, nint delta) where TOps : struct, IVectorOps<TV> where TV : struct => TOps.Broadcast(p);
-}
+/// <summary>P = 1: every filter reads the same channel, one broadcast for both vectors.</summary>
+internal struct ScalarLoad : ILaneLoad;
 
-internal unsafe struct PairLoad : ILaneLoad
-{
-    public static bool Shared => true;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV First<TOps, TV>(float* p) where TOps : struct, IVectorOps<TV> where TV : struct => TOps.RepeatTwo(p);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV Second<TOps, TV>(float* p, nint delta) where TOps : struct, IVectorOps<TV> where TV : struct => TOps.RepeatTwo(p);
-}
+/// <summary>P = 2: channels 2j, 2j + 1 repeated, for both vectors.</summary>
+internal struct PairLoad : ILaneLoad;
 
-internal unsafe struct QuadLoad : ILaneLoad
-{
-    public static bool Shared => true;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV First<TOps, TV>(float* p) where TOps : struct, IVectorOps<TV> where TV : struct => TOps.RepeatFour(p);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV Second<TOps, TV>(float* p, nint delta) where TOps : struct, IVectorOps<TV> where TV : struct => TOps.RepeatFour(p);
-}
+/// <summary>P = 4 (at 4 lanes or more): four channels repeated, for both vectors.</summary>
+internal struct QuadLoad : ILaneLoad;
 
-internal unsafe struct OctetLoad : ILaneLoad
-{
-    public static bool Shared => true;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV First<TOps, TV>(float* p) where TOps : struct, IVectorOps<TV> where TV : struct => TOps.RepeatEight(p);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV Second<TOps, TV>(float* p, nint delta) where TOps : struct, IVectorOps<TV> where TV : struct => TOps.RepeatEight(p);
-}
+/// <summary>P = 8 (at 8 lanes or more): eight channels repeated, for both vectors.</summary>
+internal struct OctetLoad : ILaneLoad;
 
-internal unsafe struct ContiguousLoad : ILaneLoad
-{
-    public static bool Shared => true;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV First<TOps, TV>(float* p) where TOps : struct, IVectorOps<TV> where TV : struct => TOps.Load(p);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV Second<TOps, TV>(float* p, nint delta) where TOps : struct, IVectorOps<TV> where TV : struct => TOps.Load(p);
-}
+/// <summary>P = L: both vectors read the same L channels.</summary>
+internal struct ContiguousLoad : ILaneLoad;
 
-/// <summary>The second vector reads the next L channels (a constant offset folded into the load's address).</summary>
-internal unsafe struct SplitLoad : ILaneLoad
-{
-    public static bool Shared => false;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV First<TOps, TV>(float* p) where TOps : struct, IVectorOps<TV> where TV : struct => TOps.Load(p);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV Second<TOps, TV>(float* p, nint delta) where TOps : struct, IVectorOps<TV> where TV : struct => TOps.Load(p + TOps.Lanes);
-}
+/// <summary>P a multiple of 2L: the second vector reads the next L channels (an offset folded into the load's address).</summary>
+internal struct SplitLoad : ILaneLoad;
 
-/// <summary>The second vector reads from its own offset, which may lie before the first's.</summary>
-internal unsafe struct SplitAtLoad : ILaneLoad
-{
-    public static bool Shared => false;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV First<TOps, TV>(float* p) where TOps : struct, IVectorOps<TV> where TV : struct => TOps.Load(p);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV Second<TOps, TV>(float* p, nint delta) where TOps : struct, IVectorOps<TV> where TV : struct => TOps.Load(p + delta);
-}
+/// <summary>Otherwise (P an odd multiple of 16 at 16 lanes): the second vector reads from its own offset, which may lie before the first's.</summary>
+internal struct SplitAtLoad : ILaneLoad;

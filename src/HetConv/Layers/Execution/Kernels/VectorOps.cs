@@ -8,16 +8,13 @@ namespace HetConv.Layers.Execution.Kernels;
 /// The vector operations the NHWC kernels are written over, one implementation per width (<see cref="Vector128Ops"/>,
 /// <see cref="Vector256Ops"/>, <see cref="Vector512Ops"/>). The kernels are generic methods over a struct of this
 /// kind, so the JIT compiles one specialized copy per width with every call inlined: one source, three machine
-/// codes. A kernel's register tile is <see cref="TileRows"/> rows (output pixels, or weight rows) by two vectors of
-/// filters; with AVX-512's 32 registers it can hold twice the rows of AVX2's 16.
+/// codes. A kernel's register tile is rows (output pixels, or weight rows) by two vectors of
+/// filters (see <see cref="ITile{TV}"/>); with AVX-512's 32 registers it holds twice the rows of AVX2's 16.
 /// </summary>
 internal unsafe interface IVectorOps<TVector> where TVector : struct
 {
     /// <summary>Floats per vector; divides 16, the filter block of <see cref="PackedHetConvWeights"/>.</summary>
     static abstract int Lanes { get; }
-
-    /// <summary>Rows of a register tile: 2 x rows accumulators, plus the operands, must fit the register file.</summary>
-    static abstract int TileRows { get; }
 
     static abstract TVector Load(float* p);
     static abstract void Store(float* p, TVector value);
@@ -38,6 +35,11 @@ internal unsafe interface IVectorOps<TVector> where TVector : struct
     static abstract TVector MultiplyAdd(TVector a, TVector b, TVector c);
 
     static abstract TVector Add(TVector a, TVector b);
+    static abstract TVector Subtract(TVector a, TVector b);
+    static abstract TVector Multiply(TVector a, TVector b);
+
+    /// <summary>value where test &gt; 0, else 0 (the gradient through a ReLU whose output was test).</summary>
+    static abstract TVector WherePositive(TVector value, TVector test);
 
     /// <summary>max(a, 0) as the hardware computes it (a NaN becomes 0, as in the x86 instruction).</summary>
     static abstract TVector Relu(TVector a);
@@ -47,9 +49,6 @@ internal unsafe struct Vector128Ops : IVectorOps<Vector128<float>>
 {
     public static int Lanes => 4;
 
-    // 2 x 6 accumulators, two weight vectors and an input leave one of x86's 16 registers; Arm64 has 32.
-    public static int TileRows => 6;
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Load(float* p) => Vector128.Load(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(float* p, Vector128<float> value) => value.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Broadcast(float* p) => Vector128.Create(*p);
@@ -58,15 +57,15 @@ internal unsafe struct Vector128Ops : IVectorOps<Vector128<float>>
     public static Vector128<float> RepeatEight(float* p) => throw new NotSupportedException("a 4-lane vector cannot repeat 8 floats");
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> MultiplyAdd(Vector128<float> a, Vector128<float> b, Vector128<float> c) => Vector128.FusedMultiplyAdd(a, b, c);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Add(Vector128<float> a, Vector128<float> b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Subtract(Vector128<float> a, Vector128<float> b) => a - b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Multiply(Vector128<float> a, Vector128<float> b) => a * b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> WherePositive(Vector128<float> value, Vector128<float> test) => value & Vector128.GreaterThan(test, default);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Relu(Vector128<float> a) => Vector128.MaxNative(a, Vector128<float>.Zero);
 }
 
 internal unsafe struct Vector256Ops : IVectorOps<Vector256<float>>
 {
     public static int Lanes => 8;
-
-    // 2 x 6 accumulators, two weight vectors and an input: 15 of AVX2's 16 registers.
-    public static int TileRows => 6;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Load(float* p) => Vector256.Load(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(float* p, Vector256<float> value) => value.Store(p);
@@ -79,15 +78,15 @@ internal unsafe struct Vector256Ops : IVectorOps<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> RepeatEight(float* p) => Vector256.Load(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> MultiplyAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Vector256.FusedMultiplyAdd(a, b, c);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Subtract(Vector256<float> a, Vector256<float> b) => a - b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Multiply(Vector256<float> a, Vector256<float> b) => a * b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> WherePositive(Vector256<float> value, Vector256<float> test) => value & Vector256.GreaterThan(test, default);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Relu(Vector256<float> a) => Vector256.MaxNative(a, Vector256<float>.Zero);
 }
 
 internal unsafe struct Vector512Ops : IVectorOps<Vector512<float>>
 {
     public static int Lanes => 16;
-
-    // 2 x 12 accumulators, two weight vectors and an input: 27 of AVX-512's 32 registers.
-    public static int TileRows => 12;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Load(float* p) => Vector512.Load(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(float* p, Vector512<float> value) => value.Store(p);
@@ -101,6 +100,9 @@ internal unsafe struct Vector512Ops : IVectorOps<Vector512<float>>
         : Vector512.Create(Vector256.Load(p), Vector256.Load(p));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> MultiplyAdd(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(a, b, c);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Subtract(Vector512<float> a, Vector512<float> b) => a - b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Multiply(Vector512<float> a, Vector512<float> b) => a * b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> WherePositive(Vector512<float> value, Vector512<float> test) => value & Vector512.GreaterThan(test, default);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Relu(Vector512<float> a) => Vector512.MaxNative(a, Vector512<float>.Zero);
 }
 
