@@ -43,12 +43,15 @@ public static partial class TorchRuntime
         if (Interlocked.Exchange(ref initialized, 1) == 1) return;
         MallocTuned = TuneGlibcMalloc();
         SpinCountSet = SetSpinCount();
-        if (!IsSet("OMP_NUM_THREADS") && !IsSet("MKL_NUM_THREADS"))
+        if (!ThreadsFromEnvironment)
         {
             int cpus = CpuBudget.Current.Cpus;
             if (TorchSharp.torch.get_num_threads() > cpus) TorchSharp.torch.set_num_threads(cpus);
         }
     }
+
+    /// <summary>Whether the user chose libtorch's thread count through OMP_NUM_THREADS or MKL_NUM_THREADS.</summary>
+    public static bool ThreadsFromEnvironment => IsSet("OMP_NUM_THREADS") || IsSet("MKL_NUM_THREADS");
 
     private static bool IsSet(string name) => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable(name));
 
