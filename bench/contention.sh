@@ -9,12 +9,15 @@
 #   CONDITIONS: any of quiet, busy (one `yes > /dev/null`: one core taken), heavy (a process with 16 spinning threads)
 #   VARIANT: label=path/to/hetconv[,NAME=VALUE...] (environment for that variant, e.g. GOMP_SPINCOUNT=3000)
 #   JOBS (environment, default "resnet20 resnet56"): resnet20 = the main job on 2,048 images; resnet56 = ResNet-56,
-#   batch 128, 8 steps; resnet20-small = 256 images, for the heavy condition.
+#   batch 128, 8 steps; resnet20-small = 256 images, for the heavy condition; resnet20-512, resnet56-512: shorter runs.
+#   NICE (environment, e.g. -20, as root): runs the jobs and the load at that niceness, so that they share the cores
+#   among themselves as on a quiet machine while other processes' load is held back.
 set -euo pipefail
 rounds=${1:?rounds}
 conditions=${2:?conditions}
 shift 2
 jobs=${JOBS:-"resnet20 resnet56"}
+nice=(nice -n "${NICE:-0}")
 work=$(mktemp -d)
 load=
 trap 'if [[ -n $load ]]; then kill "$load"; fi; rm -rf "$work"' EXIT
@@ -31,8 +34,8 @@ cc -O2 -pthread -o "$work/spin" "$work/spin.c"
 start_load() {
   case $1 in
     quiet) load= ;;
-    busy) yes > /dev/null & load=$! ;;
-    heavy) "$work/spin" 16 & load=$! ;;
+    busy) "${nice[@]}" yes > /dev/null & load=$! ;;
+    heavy) "${nice[@]}" "$work/spin" 16 & load=$! ;;
     *) echo "unknown condition $1" >&2; exit 2 ;;
   esac
   sleep 1
@@ -42,6 +45,8 @@ stop_load() { if [[ -n $load ]]; then kill "$load"; wait "$load" 2>/dev/null || 
 job_args() {
   case $1 in
     resnet20) echo "--train-limit 2048 --test-limit 512" ;;
+    resnet20-512) echo "--train-limit 512 --test-limit 128" ;;
+    resnet56-512) echo "--model resnet56 --train-limit 512 --test-limit 128" ;;
     resnet56) echo "--model resnet56 --train-limit 1024 --test-limit 128" ;;
     resnet20-small) echo "--train-limit 256 --test-limit 128" ;;
     *) echo "unknown job $1" >&2; exit 2 ;;
@@ -57,7 +62,7 @@ run() {
   local out="$work/run" seconds
   rm -rf "$out"
   # shellcheck disable=SC2046
-  if env "${env[@]}" /usr/bin/time -f "%U %S" -o "$work/time" timeout 300 "$bin" train --epochs 1 --out "$out" $(job_args "$job") > /dev/null 2>&1; then
+  if "${nice[@]}" env "${env[@]}" /usr/bin/time -f "%U %S" -o "$work/time" timeout 300 "$bin" train --epochs 1 --out "$out" $(job_args "$job") > /dev/null 2>&1; then
     seconds=$(tail -1 "$out/metrics.csv" | cut -d, -f7)
   else
     seconds=">300"

@@ -22,7 +22,7 @@ public static partial class TorchRuntime
     /// How long libgomp's threads spin at a barrier or between parallel regions before they sleep, in its
     /// GOMP_SPINCOUNT units, unless the user sets OMP_WAIT_POLICY or GOMP_SPINCOUNT. See <see cref="Initialize"/>.
     /// </summary>
-    public const long SpinCount = 30_000;
+    public const long SpinCount = 3_000;
 
     /// <summary>The spin count libgomp was given at start-up (null: the user's own setting, or libgomp was already loaded).</summary>
     public static long? SpinCountSet { get; private set; }
