@@ -6,10 +6,10 @@ namespace HetConv.Runtime;
 /// <summary>
 /// Runs a kernel's workers on libtorch's own OpenMP threads (libgomp's GOMP_parallel, found in the process), so
 /// that they are the threads that just ran the previous libtorch operation. Workers on .NET threads would have to
-/// share the cores with those OpenMP threads while they spin waiting for the next operation: libgomp's default
-/// spin lasts long enough to halve a kernel that follows a libtorch operation, and shortening it for everyone
-/// (GOMP_SPINCOUNT) costs libtorch's own operations 15-20%. Where libgomp is not found (another OS, a libtorch
-/// built without OpenMP) the workers run on the .NET thread pool.
+/// share the cores with those OpenMP threads while they spin waiting for the next operation (for as long as
+/// <see cref="TorchRuntime.SpinCount"/> allows). Work is handed out as threads become free, never fixed to a thread:
+/// a thread that another process keeps off its core leaves its share to the others. Where libgomp is not found
+/// (another OS, a libtorch built without OpenMP) the workers run on the .NET thread pool.
 /// </summary>
 public static unsafe class OpenMpTeam
 {

@@ -33,7 +33,7 @@ public sealed class ThreadGovernor : IDisposable
     private readonly Stopwatch clock = Stopwatch.StartNew();
     private SchedStat last;
 
-    /// <param name="most">the thread count to return to (<see cref="CpuBudget"/>, or the user's choice).</param>
+    /// <param name="most">the thread count to start from and return to (libtorch's, bounded by <see cref="CpuBudget"/>).</param>
     /// <param name="setThreads">applies a thread count (libtorch's set_num_threads).</param>
     /// <param name="taskDirectory">/proc/self/task, or a fixture.</param>
     /// <param name="interval">the least time between two looks (default 1 s: long enough to average over many steps' operations).</param>
@@ -44,7 +44,10 @@ public sealed class ThreadGovernor : IDisposable
         this.setThreads = setThreads;
         this.taskDirectory = taskDirectory;
         Threads = most;
-        last = Read(taskDirectory);
+        // The first look covers the process's life so far (loading data, building the model): a job that starts
+        // on a crowded machine starts with one thread, before its first operations' barriers wait on the others.
+        last = default;
+        Look();
     }
 
     /// <summary>Restores the thread count the governor started from.</summary>
@@ -64,6 +67,11 @@ public sealed class ThreadGovernor : IDisposable
     public void Step()
     {
         if (clock.Elapsed < interval) return;
+        Look();
+    }
+
+    private void Look()
+    {
         clock.Restart();
         var now = Read(taskDirectory);
         int next = Decide(Threads, most, now - last);

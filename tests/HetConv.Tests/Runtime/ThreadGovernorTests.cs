@@ -65,6 +65,17 @@ public class ThreadGovernorTests
         Assert.Equal([1, 2, 1, 2], set);
     }
 
+    [Fact]
+    public void A_process_that_waited_longer_than_it_ran_before_training_starts_with_one_thread()
+    {
+        using var dir = new TempDirectory();
+        var set = new List<int>();
+        Write(dir, "1", "1000000000 2500000000 40\n");
+        var governor = new ThreadGovernor(2, set.Add, dir.Path, TimeSpan.FromHours(1));
+        Assert.Equal(1, governor.Threads);
+        Assert.Equal([1], set);
+    }
+
     private sealed class SchedStatFactAttribute : FactAttribute
     {
         public SchedStatFactAttribute()
