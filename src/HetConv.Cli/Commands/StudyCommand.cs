@@ -58,7 +58,7 @@ public static class StudyCommand
     {
         try
         {
-            var study = ConsoleTrainingView.Show(view => CliUsageException.Wrap(() => Study.Run(read(), new StudyView(view), Cancellation())));
+            var study = ConsoleTrainingView.Show(view => CliUsageException.Wrap(() => Study.Run(read(), new StudyView(view), CtrlC.Token())));
             Console.Out.WriteLine(StudyTable.Markdown(study.Rows));
             Console.Out.WriteLine($"Wrote {string.Join(", ", study.Files.Select(Path.GetFileName))} in {study.OutDirectory}");
             return 0;
@@ -73,17 +73,6 @@ public static class StudyCommand
             Console.Error.WriteLine("Stopped. Finished epochs are kept; run the same command again to resume the study.");
             return 130;
         }
-    }
-
-    private static CancellationToken Cancellation()
-    {
-        var source = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
-        {
-            e.Cancel = true;
-            source.Cancel();
-        };
-        return source.Token;
     }
 
     /// <summary>A line per run and step; the training view shows the epochs.</summary>

@@ -51,7 +51,7 @@ public static class TrainCommand
             $"Training {options.Model} {Trainer.ConvDescription(options)} on {options.DataSet} ({trainImages} training / {testImages} test images, " +
             $"{train.Channels}x{train.Height}x{train.Width}, {train.ClassCount} classes), {options.Epochs} epochs; outputs in {Path.GetFullPath(outDirectory)}"));
         DataSetLoading.WarnSkipped(train, test);
-        return Run(outDirectory, observer => new Trainer(ModelFactories.Zoo, observer).Train(options, train, test, outDirectory, Cancellation()));
+        return Run(outDirectory, observer => new Trainer(ModelFactories.Zoo, observer).Train(options, train, test, outDirectory, CtrlC.Token()));
     }
 
     private static int Resume(ParseResult result, TrainOptions o, string path)
@@ -74,7 +74,7 @@ public static class TrainCommand
         var test = DataSetLoading.Open(kind, dataDirectory, DataSplit.Test, folder);
         DataSetLoading.WarnSkipped(train, test);
         Console.Out.WriteLine($"Resuming {options.Model} {Trainer.ConvDescription(options)} on {options.DataSet} in {Path.GetFullPath(runDirectory)}");
-        return Run(runDirectory, observer => new Trainer(ModelFactories.Zoo, observer).Resume(runDirectory, train, test, changes, Cancellation()));
+        return Run(runDirectory, observer => new Trainer(ModelFactories.Zoo, observer).Resume(runDirectory, train, test, changes, CtrlC.Token()));
     }
 
     private static bool Given(ParseResult result, Option option) => result.GetResult(option) is { Implicit: false };
@@ -133,18 +133,6 @@ public static class TrainCommand
         {
             throw new CliUsageException($"{e.Message} Continue it with --resume {e.Directory}, or choose another --out.", e);
         }
-    }
-
-    // Ctrl+C ends the epoch's work early: what is on disk stays the last finished epoch.
-    private static CancellationToken Cancellation()
-    {
-        var source = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
-        {
-            e.Cancel = true;
-            source.Cancel();
-        };
-        return source.Token;
     }
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);

@@ -42,11 +42,9 @@ public static class StudyPlots
             label.LabelFontSize = 12;
             label.OffsetX = 6;
         }
-        plot.Title($"Accuracy against FLOPs: {title}");
-        plot.XLabel("FLOPs per image (millions of multiply-accumulates)");
-        plot.YLabel("test accuracy (%), mean ± sd over seeds");
-        plot.ShowLegend(Alignment.LowerRight);
-        return plot;
+        return Labelled(plot, $"Accuracy against FLOPs: {title}",
+            "FLOPs per image (millions of multiply-accumulates)",
+            "test accuracy (%), mean ± sd over seeds", Alignment.LowerRight);
     }
 
     private static Plot AccuracyAgainstTime(IReadOnlyList<StudyRow> rows, string title)
@@ -59,11 +57,9 @@ public static class StudyPlots
             line.LegendText = row.Variant;
             line.MarkerSize = 6;
         }
-        plot.Title($"Accuracy against training time: {title}");
-        plot.XLabel("training time (minutes, with each epoch's test pass; mean over seeds)");
-        plot.YLabel("test accuracy (%) after each epoch");
-        plot.ShowLegend(Alignment.LowerRight);
-        return plot;
+        return Labelled(plot, $"Accuracy against training time: {title}",
+            "training time (minutes, with each epoch's test pass; mean over seeds)",
+            "test accuracy (%) after each epoch", Alignment.LowerRight);
     }
 
     private static Plot SpeedupAgainstPart(IReadOnlyList<StudyRow> rows, string title)
@@ -91,10 +87,17 @@ public static class StudyPlots
         var ticks = new ScottPlot.TickGenerators.NumericManual();
         foreach (int p in new[] { 1, 2, 4, 8, 16, 32, 64 }) ticks.AddMajor(Math.Log2(p), p.ToString(System.Globalization.CultureInfo.InvariantCulture));
         plot.Axes.Bottom.TickGenerator = ticks;
-        plot.Title($"Speedup over P1 against P: {title}");
-        plot.XLabel("part P (HetConv variants; PC and the GWC/DWC baselines have no P)");
-        plot.YLabel("speedup over the standard convolution (P1)");
-        plot.ShowLegend(Alignment.UpperLeft);
+        return Labelled(plot, $"Speedup over P1 against P: {title}",
+            "part P (HetConv variants; PC and the GWC/DWC baselines have no P)",
+            "speedup over the standard convolution (P1)", Alignment.UpperLeft);
+    }
+
+    private static Plot Labelled(Plot plot, string title, string xLabel, string yLabel, Alignment legend)
+    {
+        plot.Title(title);
+        plot.XLabel(xLabel);
+        plot.YLabel(yLabel);
+        plot.ShowLegend(legend);
         return plot;
     }
 

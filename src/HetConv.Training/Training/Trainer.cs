@@ -4,6 +4,7 @@ using HetConv.Data;
 using HetConv.Files;
 using HetConv.Layers.Execution;
 using HetConv.Profiling;
+using HetConv.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -67,6 +68,10 @@ public sealed class Trainer(ModelFactory modelFactory, ITrainingObserver? observ
     {
         var device = ParseDevice(options.Device);
         if (options.Threads is { } threads) set_num_threads(threads);
+        // Asked for and no count chosen, the thread count follows the load other processes put on the cores.
+        using var governor = ThreadGovernor.Requested && options.Threads is null && !TorchRuntime.ThreadsFromEnvironment && ThreadGovernor.Available
+            ? new ThreadGovernor(get_num_threads(), set_num_threads)
+            : null;
         random.manual_seed(options.Seed);
         using var model = Build(options, train, resumeFrom);
         model.to(device);
@@ -101,7 +106,7 @@ public sealed class Trainer(ModelFactory modelFactory, ITrainingObserver? observ
         for (int epoch = history.Count + 1; epoch <= options.Epochs; epoch++)
         {
             var clock = Stopwatch.StartNew();
-            var (trainLoss, trainAccuracy, lastRate) = TrainEpoch(model, optimizer, trainLoader, dataRandom, options, epoch, device, cancel);
+            var (trainLoss, trainAccuracy, lastRate) = TrainEpoch(model, optimizer, trainLoader, dataRandom, options, epoch, device, governor, cancel);
             double trainSeconds = clock.Elapsed.TotalSeconds;
             observer.Evaluating(epoch);
             var result = Evaluation.Run(model, testLoader, device, test.ClassCount);
@@ -166,7 +171,7 @@ public sealed class Trainer(ModelFactory modelFactory, ITrainingObserver? observ
     }
 
     private (double Loss, double Accuracy, double LastRate) TrainEpoch(nn.Module<Tensor, Tensor> model, SGD optimizer, IBatchLoader loader,
-        SeededRandom dataRandom, TrainingOptions options, int epoch, Device device, CancellationToken cancel)
+        SeededRandom dataRandom, TrainingOptions options, int epoch, Device device, ThreadGovernor? governor, CancellationToken cancel)
     {
         model.train();
         int batches = loader.BatchCount, batch = 0;
@@ -176,6 +181,7 @@ public sealed class Trainer(ModelFactory modelFactory, ITrainingObserver? observ
         foreach (var (inputs, labels) in loader.Batches(dataRandom))
         {
             cancel.ThrowIfCancellationRequested();
+            governor?.Step();
             rate = options.Schedule.At(epoch - 1, batch, batches, options.Epochs);
             foreach (var group in optimizer.ParamGroups) group.LearningRate = rate;
 

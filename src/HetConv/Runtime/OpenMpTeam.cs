@@ -6,36 +6,30 @@ namespace HetConv.Runtime;
 /// <summary>
 /// Runs a kernel's workers on libtorch's own OpenMP threads (libgomp's GOMP_parallel, found in the process), so
 /// that they are the threads that just ran the previous libtorch operation. Workers on .NET threads would have to
-/// share the cores with those OpenMP threads while they spin waiting for the next operation: libgomp's default
-/// spin lasts long enough to halve a kernel that follows a libtorch operation, and shortening it for everyone
-/// (GOMP_SPINCOUNT) costs libtorch's own operations 15-20%. Where libgomp is not found (another OS, a libtorch
-/// built without OpenMP) the workers run on the .NET thread pool.
+/// share the cores with those OpenMP threads while they spin waiting for the next operation (for as long as
+/// <see cref="TorchRuntime.SpinCount"/> allows). Work is handed out as threads become free, never fixed to a thread:
+/// a thread that another process keeps off its core leaves its share to the others. Where libgomp is not found
+/// (another OS, a libtorch built without OpenMP) the workers run on the .NET thread pool.
 /// </summary>
 public static unsafe class OpenMpTeam
 {
     private static readonly delegate* unmanaged<delegate* unmanaged<void*, void>, void*, uint, uint, void> Parallel;
-    private static readonly delegate* unmanaged<int> ThreadNumber;
-    private static readonly delegate* unmanaged<int> TeamSize;
 
     static OpenMpTeam()
     {
         string? path = LoadedLibGomp();
         if (path is null || !NativeLibrary.TryLoad(path, out var library)) return;
-        if (!NativeLibrary.TryGetExport(library, "GOMP_parallel", out var parallel)
-            || !NativeLibrary.TryGetExport(library, "omp_get_thread_num", out var threadNumber)
-            || !NativeLibrary.TryGetExport(library, "omp_get_num_threads", out var teamSize))
-            return;
+        if (!NativeLibrary.TryGetExport(library, "GOMP_parallel", out var parallel)) return;
         Parallel = (delegate* unmanaged<delegate* unmanaged<void*, void>, void*, uint, uint, void>)parallel;
-        ThreadNumber = (delegate* unmanaged<int>)threadNumber;
-        TeamSize = (delegate* unmanaged<int>)teamSize;
     }
 
     /// <summary>Whether work runs on libtorch's OpenMP threads (else on the .NET thread pool).</summary>
     public static bool UsesOpenMp => Parallel != null;
 
     /// <summary>
-    /// Runs <paramref name="work"/>(worker index) for every index below <paramref name="workers"/>, on that many
-    /// threads at once when libgomp gives them (the caller's among them).
+    /// Runs <paramref name="work"/>(worker index) for every index below <paramref name="workers"/>, on up to that
+    /// many threads (the caller's among them), each index on whichever thread takes it first: what a worker
+    /// computes must not depend on the thread, and a worker must not wait for another to start.
     /// </summary>
     public static void Run(int workers, Action<int> work)
     {
@@ -97,6 +91,7 @@ public static unsafe class OpenMpTeam
     {
         public readonly Action<int> Work = work;
         public readonly int Workers = workers;
+        public int Next = -1;
         public Exception? Error;
     }
 
@@ -104,10 +99,11 @@ public static unsafe class OpenMpTeam
     private static void Worker(void* data)
     {
         var job = (Job)GCHandle.FromIntPtr((nint)data).Target!;
-        // libgomp may give fewer threads than asked (inside another parallel region it gives one): each thread
-        // then takes every team-size-th worker, so all of them run.
-        int team = TeamSize();
-        for (int worker = ThreadNumber(); worker < job.Workers; worker += team)
+        // Each thread takes the next worker index not yet taken, until none is left. A thread that the OS has not
+        // yet scheduled (another process has its core) then leaves its share to the others instead of holding up the
+        // whole team; and where libgomp gives fewer threads than asked (inside another parallel region it gives
+        // one) all the workers still run.
+        for (int worker = Interlocked.Increment(ref job.Next); worker < job.Workers; worker = Interlocked.Increment(ref job.Next))
         {
             // An exception must not unwind through libgomp's frames: keep it for the caller.
             try { job.Work(worker); }
@@ -115,20 +111,12 @@ public static unsafe class OpenMpTeam
         }
     }
 
-    /// <summary>The libgomp that libtorch loaded (its packages ship it under a hashed name), from /proc/self/maps.</summary>
+    /// <summary>The libgomp that libtorch loaded.</summary>
     private static string? LoadedLibGomp()
     {
-        const string maps = "/proc/self/maps";
-        if (!OperatingSystem.IsLinux() || !File.Exists(maps)) return null;
+        if (!OperatingSystem.IsLinux()) return null;
         // libtorch must be loaded first; any TorchSharp call does that.
         _ = TorchSharp.torch.get_num_threads();
-        foreach (string line in File.ReadLines(maps))
-        {
-            int slash = line.IndexOf('/');
-            if (slash < 0) continue;
-            string path = line[slash..];
-            if (Path.GetFileName(path).StartsWith("libgomp", StringComparison.Ordinal)) return path;
-        }
-        return null;
+        return TorchRuntime.MappedLibGomp();
     }
 }

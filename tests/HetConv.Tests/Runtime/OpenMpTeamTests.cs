@@ -48,20 +48,54 @@ public class OpenMpTeamTests
     }
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    [InlineData(3)]
-    public void Every_worker_runs_once_on_a_thread_of_its_own(int workers)
+    [InlineData(1, 2)]
+    [InlineData(2, 2)]
+    [InlineData(3, 2)]
+    [InlineData(8, 2)]
+    [InlineData(5, 1)]
+    public void Every_worker_runs_exactly_once_whatever_the_threads_delays(int workers, int seed)
     {
+        // Workers sleep for random times, as threads do that other processes deschedule: whichever thread is free
+        // takes the next worker, and none runs twice or is left out.
+        var delays = new Random(seed).GetItems(new[] { 0, 1, 3, 7 }, workers);
         var seen = new int[workers];
         var threads = new System.Collections.Concurrent.ConcurrentDictionary<int, int>();
         OpenMpTeam.Run(workers, worker =>
         {
+            Thread.Sleep(delays[worker]);
             Interlocked.Increment(ref seen[worker]);
-            threads[Environment.CurrentManagedThreadId] = worker;
+            threads.TryAdd(Environment.CurrentManagedThreadId, worker);
         });
         Assert.All(seen, count => Assert.Equal(1, count));
-        Assert.Equal(workers, threads.Count);
+        Assert.InRange(threads.Count, 1, workers);
+    }
+
+    [Theory]
+    [InlineData(200, 2, 1)]
+    [InlineData(64, 3, 2)]
+    [InlineData(2, 2, 3)]
+    public void A_held_up_thread_leaves_its_share_to_the_others_and_every_piece_runs_once(int pieces, int workers, int seed)
+    {
+        // The first thread to take a piece is held up until all the other pieces are done, as if another process
+        // had its core; the pieces sleep at random. The other threads must take every other piece meanwhile.
+        var random = new Random(seed);
+        var delays = Enumerable.Range(0, pieces).Select(_ => random.Next(3) == 0 ? 1 : 0).ToArray();
+        var seen = new int[pieces];
+        var perThread = new System.Collections.Concurrent.ConcurrentDictionary<int, int>();
+        int heldUp = -1, done = 0;
+        using var released = new ManualResetEventSlim();
+        OpenMpTeam.ForEachPiece(pieces, workers, piece =>
+        {
+            int thread = Environment.CurrentManagedThreadId;
+            if (Interlocked.CompareExchange(ref heldUp, thread, -1) == -1)
+                Assert.True(released.Wait(TimeSpan.FromSeconds(30)), "the other threads never took the held-up thread's share");
+            if (delays[piece] > 0) Thread.Sleep(delays[piece]);
+            Interlocked.Increment(ref seen[piece]);
+            perThread.AddOrUpdate(thread, 1, (_, n) => n + 1);
+            if (Interlocked.Increment(ref done) == pieces - 1) released.Set();
+        });
+        Assert.All(seen, count => Assert.Equal(1, count));
+        Assert.Equal(1, perThread[heldUp]);
     }
 
     [Fact]

@@ -21,6 +21,8 @@ public class TrainerTests
         BatchSize = batch,
         Schedule = new LearningRateSchedule { Kind = ScheduleKind.OneCycle, LearningRate = 0.1, WarmupFraction = 0.15 },
         Seed = 11,
+        // Bit-for-bit comparisons need a fixed thread count (left free, it follows the machine's load).
+        Threads = TorchSharp.torch.get_num_threads(),
     };
 
     [Fact]

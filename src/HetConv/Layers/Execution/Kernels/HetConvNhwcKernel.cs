@@ -26,6 +26,9 @@ namespace HetConv.Layers.Execution.Kernels;
 [SkipLocalsInit]
 internal static unsafe class HetConvNhwcKernel
 {
+    // Work distribution: runs of items per thread when the batch is padded whole (few images).
+    private const int RunsPerWorker = 4;
+
     public static bool IsSupportedOnThisMachine => KernelIsa.KernelsAvailable;
 
     public static bool SupportsPart(int part) => LaneLoads.SupportsPart(part);
@@ -71,9 +74,11 @@ internal static unsafe class HetConvNhwcKernel
             PaddedImageGroups.WithWholeBatch(shape.Input, g, padded =>
             {
                 var all = shape.ForGroup((float*)padded, g, 0);
-                int items = all.Items(columns), active = Math.Min(workers, items);
-                OpenMpTeam.Run(active, worker => RunItems<TOps, TV, TLoad, TTile>(all, columns, (int)((long)items * worker / active),
-                    (int)((long)items * (worker + 1) / active), (long*)stepAddress, PaddedImageGroups.UpcomingInput.None));
+                // Runs of consecutive items, a few per thread, taken as threads become free: a thread that another
+                // process holds up takes fewer.
+                int items = all.Items(columns), runs = Math.Min(items, RunsPerWorker * workers);
+                OpenMpTeam.ForEachPiece(runs, workers, run => RunItems<TOps, TV, TLoad, TTile>(all, columns, (int)((long)items * run / runs),
+                    (int)((long)items * (run + 1) / runs), (long*)stepAddress, PaddedImageGroups.UpcomingInput.None));
             });
         }
     }

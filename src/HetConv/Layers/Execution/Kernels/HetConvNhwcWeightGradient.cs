@@ -116,11 +116,13 @@ internal static unsafe class HetConvNhwcWeightGradient
                         PaddedImageGroups.UpcomingInput.None)));
                 }
             }
-            // Each thread adds up one slice, the partial sums in slot order: the same result on every run.
-            OpenMpTeam.Run(workers, worker =>
+            // Slices, a few per thread and taken as threads become free, each the partial sums added in slot order:
+            // the same result on every run, whichever thread adds which slice.
+            int slices = workers == 1 ? 1 : 4 * workers;
+            OpenMpTeam.ForEachPiece(slices, workers, slice =>
             {
-                int first = (int)((long)total * worker / workers / 8 * 8);
-                int last = worker == workers - 1 ? total : (int)((long)total * (worker + 1) / workers / 8 * 8);
+                int first = (int)((long)total * slice / slices / 8 * 8);
+                int last = slice == slices - 1 ? total : (int)((long)total * (slice + 1) / slices / 8 * 8);
                 foreach (var partial in partials)
                 {
                     // The sums are two arrays (centre, off-centre) seen as one range [0, total).
