@@ -32,7 +32,7 @@ public static class DataCommand
             {
                 ImageSize = result.GetValue(imageSize),
                 BadImages = BadImagePolicy.Skip,
-                Workers = result.GetValue(workers) ?? Environment.ProcessorCount,
+                Workers = result.GetValue(workers) ?? ImageFolderSettings.DefaultWorkers,
             };
             var report = CliUsageException.Wrap(() => ImageFolderInspection.Run(result.GetValue(data)!, settings, result.GetValue(throughput), result.GetValue(batchSize)));
             Write(report);

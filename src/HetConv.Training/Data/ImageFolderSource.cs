@@ -12,8 +12,10 @@ public sealed record ImageFolderSettings
 
     public BadImagePolicy BadImages { get; init; } = BadImagePolicy.Fail;
 
-    /// <summary>Threads decoding images (default: one per core).</summary>
-    public int Workers { get; init; } = Environment.ProcessorCount;
+    /// <summary>Threads decoding images (default: one per CPU the process may use).</summary>
+    public int Workers { get; init; } = DefaultWorkers;
+
+    public static int DefaultWorkers => Environment.ProcessorCount;
 
     /// <summary>Batches decoded ahead of the one in use.</summary>
     public int Prefetch { get; init; } = 2;

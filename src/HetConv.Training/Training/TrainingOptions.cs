@@ -48,7 +48,7 @@ public sealed record TrainingOptions
     {
         ImageSize = ImageSize ?? ImageFolderSettings.DefaultImageSize,
         BadImages = BadImages,
-        Workers = workers ?? Environment.ProcessorCount,
+        Workers = workers ?? ImageFolderSettings.DefaultWorkers,
     };
 
     public int Epochs { get; init; } = 4;

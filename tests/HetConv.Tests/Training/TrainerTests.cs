@@ -21,7 +21,7 @@ public class TrainerTests
         BatchSize = batch,
         Schedule = new LearningRateSchedule { Kind = ScheduleKind.OneCycle, LearningRate = 0.1, WarmupFraction = 0.15 },
         Seed = 11,
-        // Bit-for-bit comparisons need a fixed thread count (left free, it follows the machine's load).
+        // Bit-for-bit comparisons need a fixed thread count (left free with HETCONV_ADAPT_THREADS=1, it follows the load).
         Threads = TorchSharp.torch.get_num_threads(),
     };
 
